@@ -1,1 +1,26 @@
-return 0;
+using System.CommandLine;
+using Qllm.Cli.Commands;
+using Qllm.Cli.Infrastructure;
+
+namespace Qllm.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "qllm: post-training quantization and evaluation of LLMs on the CPU.\n" +
+            "Load a Hugging Face or llama2.c model, quantize it, measure perplexity, generate text.\n\n" +
+            "Examples:\n" +
+            "  qllm info --model ../shared/models/stories260K\n" +
+            "  qllm generate --model ../shared/models/stories260K --temperature 0\n" +
+            "  qllm eval --model ../shared/models/stories260K --ppl wikitext2 --seqlen 512 --wbits 4");
+        root.Options.Add(CommonOptions.Verbose);
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        return root;
+    }
+}

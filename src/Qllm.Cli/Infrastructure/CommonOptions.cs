@@ -1,0 +1,35 @@
+using System.CommandLine;
+
+namespace Qllm.Cli.Infrastructure;
+
+/// <summary>Options shared by every command that loads a model.</summary>
+public static class CommonOptions
+{
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Show stack traces and extra detail on errors.",
+        Recursive = true,
+    };
+
+    public static Option<string> Model() => new("--model", "-m")
+    {
+        Description = "Model to load: a Hugging Face folder (config.json + *.safetensors), a llama2.c .bin file, or a folder holding one .bin and its tokenizer.bin/tok*.bin.",
+        Required = true,
+    };
+
+    public static Option<string?> Tokenizer() => new("--tokenizer")
+    {
+        Description = "Tokenizer to use instead of the one found with the model (tokenizer.json, tokenizer.model, vocab.json+merges.txt, or llama2.c tokenizer.bin).",
+    };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "Compute threads (default: all cores).",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public static Option<string?> Output() => new("--output", "-o")
+    {
+        Description = "Write the results, with the full configuration and timings, to this JSON file.",
+    };
+}

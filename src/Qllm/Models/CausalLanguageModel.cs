@@ -1,0 +1,113 @@
+using Qllm.Common;
+using Qllm.Models.KvCache;
+using Qllm.Models.Layers;
+
+namespace Qllm.Models;
+
+/// <summary>
+/// A decoder-only language model: embed → decoder blocks → final transform → LM head.
+/// Each family (LLaMA, OPT) supplies its embedding, blocks and final transform; the loop, the KV
+/// cache handling and the head are shared here, so there is one forward pass per family.
+/// </summary>
+public abstract class CausalLanguageModel
+{
+    private IKvCache? _scratchCache;
+
+    protected CausalLanguageModel(ModelConfig config, LinearSlot head)
+    {
+        Config = config;
+        Head = head;
+    }
+
+    public ModelConfig Config { get; }
+    public abstract IReadOnlyList<IDecoderBlock> Blocks { get; }
+
+    /// <summary>The LM head [vocab, HeadInputDim]; stays full precision unless a method replaces it.</summary>
+    public LinearSlot Head { get; }
+
+    /// <summary>Makes the KV cache of a decode session. A KV-cache quantizer replaces this factory.</summary>
+    public Func<ModelConfig, int, int, IKvCache> KvCacheFactory { get; set; } =
+        (config, batch, capacity) => new Fp32KvCache(config.NumLayers, batch, capacity, config.NumKvHeads, config.HeadDim);
+
+    public IKvCache CreateKvCache(int batch, int capacity) => KvCacheFactory(Config, batch, capacity);
+
+    /// <summary>Token (and, for OPT, position) embedding of the new tokens into hidden [rows, hidden_size].</summary>
+    public abstract void Embed(ReadOnlySpan<int> tokens, int batch, int seqLen, int startPosition, Span<float> hidden);
+
+    /// <summary>What follows the last block (final norm; OPT's project_out): hidden [rows, hidden] → [rows, HeadInputDim].</summary>
+    public abstract void Finish(ReadOnlySpan<float> hidden, Span<float> output, int rows);
+
+    /// <summary>Full-precision tensors outside the linear layers: embeddings, positions, norm weights and biases.</summary>
+    protected abstract IEnumerable<float[]> OtherTensors();
+
+    /// <summary>Linear layers outside the blocks and the head (OPT's project_in/out).</summary>
+    protected virtual IEnumerable<ILinear> OtherLinears() => [];
+
+    /// <summary>True when the head shares the token embedding's storage (counted once).</summary>
+    protected abstract bool HeadIsTied { get; }
+
+    private IEnumerable<ILinear> AllLinears() =>
+        BlockLinears().Select(s => s.Layer).Concat(OtherLinears()).Concat(HeadIsTied ? [] : [Head.Layer]);
+
+    /// <summary>All parameters, embeddings and head included (a tied head counted once).</summary>
+    public long ParameterCount => OtherTensors().Sum(t => (long)t.Length) + AllLinears().Sum(l => l.ParameterCount);
+
+    /// <summary>Bytes the parameters occupy as stored now (quantized layers count their packed size).</summary>
+    public long WeightBytes => 4 * OtherTensors().Sum(t => (long)t.Length) + AllLinears().Sum(l => l.StorageBytes);
+
+    /// <summary>
+    /// Runs <paramref name="batch"/> sequences of <paramref name="seqLen"/> new tokens (row-major in
+    /// <paramref name="tokens"/>) and returns the inputs of the LM head, [batch·seqLen, HeadInputDim].
+    /// With a cache the tokens continue what it holds and are appended to it; without one they start at position 0.
+    /// </summary>
+    public float[] ForwardHidden(ReadOnlySpan<int> tokens, int batch, int seqLen, IKvCache? cache = null)
+    {
+        if (tokens.Length != batch * seqLen)
+            throw new ArgumentException($"expected {batch}×{seqLen} tokens, got {tokens.Length}.");
+        int start = cache?.Length ?? 0;
+        if (start + seqLen > Config.MaxPositions)
+            throw new QllmException($"sequence of {start + seqLen} positions exceeds the model's maximum of {Config.MaxPositions}.");
+        if (cache != null && cache.BatchSize != batch)
+            throw new ArgumentException($"KV cache holds {cache.BatchSize} sequences, the batch has {batch}.");
+
+        var context = new ForwardContext(batch, seqLen, start, cache ?? ScratchCache(batch, seqLen));
+        var hidden = new float[(long)batch * seqLen * Config.HiddenSize];
+        Embed(tokens, batch, seqLen, start, hidden);
+        foreach (var block in Blocks) block.Forward(hidden, context);
+        cache?.Advance(seqLen);
+
+        var output = new float[(long)batch * seqLen * Config.HeadInputDim];
+        Finish(hidden, output, batch * seqLen);
+        return output;
+    }
+
+    /// <summary>Logits [rows, vocab] of rows of <see cref="ForwardHidden"/>'s output.</summary>
+    public void Logits(ReadOnlySpan<float> headInput, Span<float> logits, int rows) => Head.Forward(headInput, logits, rows);
+
+    /// <summary>Full forward pass: logits [batch·seqLen, vocab].</summary>
+    public float[] Forward(ReadOnlySpan<int> tokens, int batch, int seqLen, IKvCache? cache = null)
+    {
+        float[] headInput = ForwardHidden(tokens, batch, seqLen, cache);
+        var logits = new float[(long)batch * seqLen * Config.VocabSize];
+        Logits(headInput, logits, batch * seqLen);
+        return logits;
+    }
+
+    /// <summary>A cache reused across cache-less forward passes of the same shape; each layer only needs its own tokens.</summary>
+    private IKvCache ScratchCache(int batch, int seqLen)
+    {
+        if (_scratchCache is null || _scratchCache.BatchSize != batch || _scratchCache.Capacity < seqLen)
+            _scratchCache = CreateKvCache(batch, seqLen);
+        _scratchCache.Reset();
+        return _scratchCache;
+    }
+
+    /// <summary>Every linear slot of every block, for quantizers that treat them all alike.</summary>
+    public IEnumerable<LinearSlot> BlockLinears() => Blocks.SelectMany(b => b.Linears);
+
+    protected void CheckToken(int token)
+    {
+        if ((uint)token >= (uint)Config.VocabSize)
+            throw new QllmException($"token id {token} is outside the model's vocabulary of {Config.VocabSize}.");
+    }
+}

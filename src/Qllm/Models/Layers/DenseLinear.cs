@@ -1,0 +1,32 @@
+using Qllm.Tensors;
+
+namespace Qllm.Models.Layers;
+
+/// <summary>A full-precision linear layer: weight [out, in] row-major (the nn.Linear layout) and an optional bias.</summary>
+public sealed class DenseLinear : ILinear
+{
+    public float[] Weight { get; }
+    public float[]? Bias { get; }
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public string Kind { get; }
+
+    public DenseLinear(float[] weight, int outFeatures, int inFeatures, float[]? bias = null, string kind = "fp32")
+    {
+        if (weight.Length != (long)outFeatures * inFeatures)
+            throw new ArgumentException($"weight has {weight.Length} values, expected {outFeatures}×{inFeatures}.");
+        if (bias != null && bias.Length != outFeatures)
+            throw new ArgumentException($"bias has {bias.Length} values, expected {outFeatures}.");
+        Weight = weight;
+        Bias = bias;
+        OutFeatures = outFeatures;
+        InFeatures = inFeatures;
+        Kind = kind;
+    }
+
+    public long StorageBytes => 4L * ParameterCount;
+    public long ParameterCount => Weight.Length + (Bias?.Length ?? 0);
+
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int rows) =>
+        Gemm.MultiplyTransposed(input, Weight, output, rows, OutFeatures, InFeatures, Bias);
+}

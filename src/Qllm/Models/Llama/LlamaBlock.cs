@@ -1,0 +1,99 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using Qllm.Models.Layers;
+using Qllm.Tensors;
+
+namespace Qllm.Models.Llama;
+
+/// <summary>
+/// A LLaMA decoder block (Touvron et al. 2023), as HF's LlamaDecoderLayer:
+///   h ← h + o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))),  n = RMSNorm(h)
+///   h ← h + down_proj(silu(gate_proj(n)) ⊙ up_proj(n)),                      n = RMSNorm(h)
+/// Mistral and Qwen2 (q/k/v biases) are the same block with different options.
+/// </summary>
+public sealed class LlamaBlock : IDecoderBlock
+{
+    private readonly ModelConfig _config;
+    private readonly RotaryEmbedding _rope;
+
+    public int Index { get; }
+    public RmsNormLayer InputNorm { get; }
+    public RmsNormLayer PostAttentionNorm { get; }
+    public LinearSlot QProj { get; }
+    public LinearSlot KProj { get; }
+    public LinearSlot VProj { get; }
+    public LinearSlot OProj { get; }
+    public LinearSlot GateProj { get; }
+    public LinearSlot UpProj { get; }
+    public LinearSlot DownProj { get; }
+    public IReadOnlyList<LinearSlot> Linears { get; }
+
+    public LlamaBlock(int index, ModelConfig config, RotaryEmbedding rope, LlamaBlockWeights weights)
+    {
+        Index = index;
+        _config = config;
+        _rope = rope;
+        string prefix = $"model.layers.{index}.";
+        InputNorm = new RmsNormLayer(weights.InputNorm, config.NormEps);
+        PostAttentionNorm = new RmsNormLayer(weights.PostAttentionNorm, config.NormEps);
+        QProj = new LinearSlot(prefix + "self_attn.q_proj", weights.Q);
+        KProj = new LinearSlot(prefix + "self_attn.k_proj", weights.K);
+        VProj = new LinearSlot(prefix + "self_attn.v_proj", weights.V);
+        OProj = new LinearSlot(prefix + "self_attn.o_proj", weights.O);
+        GateProj = new LinearSlot(prefix + "mlp.gate_proj", weights.Gate);
+        UpProj = new LinearSlot(prefix + "mlp.up_proj", weights.Up);
+        DownProj = new LinearSlot(prefix + "mlp.down_proj", weights.Down);
+        Linears = [QProj, KProj, VProj, OProj, GateProj, UpProj, DownProj];
+    }
+
+    public void Forward(Span<float> hidden, ForwardContext context)
+    {
+        var c = _config;
+        int rows = context.Rows, d = c.HiddenSize;
+        var pool = ArrayPool<float>.Shared;
+        float[] normed = pool.Rent(rows * d), q = pool.Rent(rows * c.QDim), k = pool.Rent(rows * c.KvDim),
+            v = pool.Rent(rows * c.KvDim), attention = pool.Rent(rows * c.QDim),
+            gate = pool.Rent(rows * c.IntermediateSize), up = pool.Rent(rows * c.IntermediateSize);
+        try
+        {
+            // Attention sub-layer.
+            InputNorm.Forward(hidden, normed, rows);
+            QProj.Forward(normed, q, rows);
+            KProj.Forward(normed, k, rows);
+            VProj.Forward(normed, v, rows);
+            var cache = context.Cache.Layer(Index);
+            for (int r = 0; r < rows; r++)
+            {
+                int sequence = r / context.SeqLen, position = context.StartPosition + r % context.SeqLen;
+                var qRow = q.AsSpan(r * c.QDim, c.QDim);
+                var kRow = k.AsSpan(r * c.KvDim, c.KvDim);
+                _rope.Apply(qRow, c.NumHeads, position);
+                _rope.Apply(kRow, c.NumKvHeads, position);
+                cache.Write(sequence, position, kRow, v.AsSpan(r * c.KvDim, c.KvDim));
+            }
+            var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition,
+                c.NumHeads, c.NumKvHeads, c.HeadDim, c.SlidingWindow);
+            CausalAttention.Run(q, cache, shape, attention);
+            OProj.Forward(attention, normed, rows);
+            TensorPrimitives.Add(hidden[..(rows * d)], normed.AsSpan(0, rows * d), hidden);
+
+            // Feed-forward sub-layer (SwiGLU).
+            PostAttentionNorm.Forward(hidden, normed, rows);
+            GateProj.Forward(normed, gate, rows);
+            UpProj.Forward(normed, up, rows);
+            int width = rows * c.IntermediateSize;
+            Elementwise.SiluGate(gate.AsSpan(0, width), up.AsSpan(0, width));
+            DownProj.Forward(gate, normed, rows);
+            TensorPrimitives.Add(hidden[..(rows * d)], normed.AsSpan(0, rows * d), hidden);
+        }
+        finally
+        {
+            foreach (var buffer in new[] { normed, q, k, v, attention, gate, up }) pool.Return(buffer);
+        }
+    }
+}
+
+/// <summary>The tensors of one LLaMA block, already in the rotate-half RoPE form.</summary>
+public sealed record LlamaBlockWeights(
+    float[] InputNorm, float[] PostAttentionNorm,
+    ILinear Q, ILinear K, ILinear V, ILinear O, ILinear Gate, ILinear Up, ILinear Down);

@@ -1,0 +1,27 @@
+namespace Qllm.Tensors;
+
+/// <summary>
+/// Process-wide compute settings: how many threads the kernels may use.
+/// The CLI's <c>--threads</c> sets it; the default is every core.
+/// </summary>
+public static class Compute
+{
+    private static int _threads = Environment.ProcessorCount;
+
+    public static int Threads
+    {
+        get => _threads;
+        set => _threads = value < 1 ? Environment.ProcessorCount : value;
+    }
+
+    /// <summary>Runs body(i) for i in [0, count), in parallel when the work is worth a fork.</summary>
+    public static void For(int count, bool parallel, Action<int> body)
+    {
+        if (!parallel || count <= 1 || _threads <= 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+    }
+}

@@ -11,18 +11,14 @@ public static class ResultsFile
 
     public static void Write(string path, JsonObject document)
     {
-        string full = Path.GetFullPath(path);
-        string? folder = Path.GetDirectoryName(full);
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder != null && !Directory.Exists(folder)) throw new QllmException($"--output: folder '{folder}' does not exist.");
-        string temporary = full + $".tmp-{Environment.ProcessId}";
         try
         {
-            File.WriteAllText(temporary, document.ToJsonString(Indented) + "\n");
-            File.Move(temporary, full, overwrite: true);
+            AtomicFile.WriteAllText(path, document.ToJsonString(Indented) + "\n");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.Delete(temporary);
             throw new QllmException($"--output: cannot write '{path}': {e.Message}");
         }
     }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Qllm.Formats.HuggingFace;
-using Qllm.Tests.Models;
 using Qllm.Tests.Support;
 using Xunit;
 
@@ -27,7 +26,7 @@ public class HfOracleLogitsTests
         Oracle.Value["cases"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == name)!.AsObject();
 
     /// <summary>Writes the case's checkpoint with the shared deterministic generator and returns its folder.</summary>
-    public static void WriteCheckpoint(JsonObject testCase, string folder)
+    internal static void WriteCheckpoint(JsonObject testCase, string folder)
     {
         var tensors = testCase["tensors"]!.AsArray().Select(t =>
         {
@@ -55,7 +54,7 @@ public class HfOracleLogitsTests
         float[] expected = testCase["logits"]!.AsArray()
             .SelectMany(s => s!.AsArray()).SelectMany(p => p!.AsArray()).Select(v => v!.GetValue<float>()).ToArray();
         // fp32 arithmetic against a float64 oracle: agreement to 1e-4 of the largest logit.
-        KvCacheDecodingTests.AssertClose(expected, logits, 1e-4);
+        ModelAssert.Close(expected, logits, 1e-4);
     }
 
     [Theory]
@@ -67,6 +66,6 @@ public class HfOracleLogitsTests
         WriteCheckpoint(testCase, folder.Path);
         var model = HfModelLoader.Load(folder.Path);
         int[] tokens = testCase["input_ids"]!.AsArray()[0]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
-        KvCacheDecodingTests.AssertDecodingMatchesRecomputation(model, tokens, prefill: 3);
+        ModelAssert.DecodingMatchesRecomputation(model, tokens, prefill: 3);
     }
 }

@@ -4,7 +4,6 @@ using Qllm.Evaluation;
 using Qllm.Formats.HuggingFace;
 using Qllm.Formats.Safetensors;
 using Qllm.Models;
-using Qllm.Tests.Models;
 using Qllm.Tests.Support;
 using Xunit;
 
@@ -92,7 +91,7 @@ public class Stories260KAsHuggingFaceTests
         Convert(folder.Path, tied);
         CausalLanguageModel hf = HfModelLoader.Load(folder.Path);
         Assert.Equal(tied, hf.Config.TieWordEmbeddings);
-        KvCacheDecodingTests.AssertClose(SharedModels.Stories260K.Forward(Tokens, 1, Tokens.Length), hf.Forward(Tokens, 1, Tokens.Length), 1e-5);
+        ModelAssert.Close(SharedModels.Stories260K.Forward(Tokens, 1, Tokens.Length), hf.Forward(Tokens, 1, Tokens.Length), 1e-5);
     }
 
     [Fact]
@@ -117,6 +116,6 @@ public class Stories260KAsHuggingFaceTests
         var hf = HfModelLoader.Load(folder.Path);
         float[] expected = SharedModels.Stories260K.Forward(Tokens, 1, Tokens.Length);
         // bf16 keeps 8 significant bits: the logits move, but only by a few percent of their range.
-        KvCacheDecodingTests.AssertClose(expected, hf.Forward(Tokens, 1, Tokens.Length), 0.05);
+        ModelAssert.Close(expected, hf.Forward(Tokens, 1, Tokens.Length), 0.05);
     }
 }

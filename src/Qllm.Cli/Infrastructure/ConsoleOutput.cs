@@ -13,7 +13,8 @@ public static class ConsoleOutput
         Out = new AnsiConsoleOutput(Console.Error),
     });
 
-    public static void Info(string message) => Status.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+    /// <summary>A status line on stderr, unwrapped (Spectre would wrap it at 80 columns when stderr is not a terminal).</summary>
+    public static void Info(string message) => Console.Error.WriteLine(message);
 
     /// <summary>Runs work under a progress bar (description, bar, percentage, time left) on stderr.</summary>
     public static T WithProgress<T>(string description, Func<Action<double, string>, T> work)

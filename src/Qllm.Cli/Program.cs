@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Qllm.Cli.Commands;
 using Qllm.Cli.Infrastructure;
 
@@ -8,15 +9,18 @@ public static class Program
 {
     public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
 
-    public static RootCommand BuildRoot()
+    public static Command BuildRoot()
     {
-        var root = new RootCommand(
+        // A plain command named "qllm" rather than RootCommand, whose name would be the assembly's (Qllm.Cli).
+        var root = new Command("qllm",
             "qllm: post-training quantization and evaluation of LLMs on the CPU.\n" +
             "Load a Hugging Face or llama2.c model, quantize it, measure perplexity, generate text.\n\n" +
             "Examples:\n" +
             "  qllm info --model ../shared/models/stories260K\n" +
             "  qllm generate --model ../shared/models/stories260K --temperature 0\n" +
             "  qllm eval --model ../shared/models/stories260K --ppl wikitext2 --seqlen 512 --wbits 4");
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
         root.Options.Add(CommonOptions.Verbose);
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());

@@ -15,7 +15,7 @@ public sealed class QuantizationOptions
     public Option<bool> WClip { get; } = new("--wclip") { Description = "Search a clipping ratio per group that minimises the |w - q|^2.4 error (GPTQ's mse option)." };
     public Option<int> ABits { get; } = new("--abits") { Description = "Activation bits for the inputs of every decoder-block linear layer (2-8; 16 = off).", DefaultValueFactory = _ => 16 };
     public Option<int> AGroup { get; } = new("--agroup") { Description = "Activation group size in columns (-1 = whole token or tensor).", DefaultValueFactory = _ => -1 };
-    public Option<bool> ASym { get; } = new("--asym") { Description = "Symmetric activation grid; default asymmetric." };
+    public Option<bool> ASym { get; } = new("--act-sym") { Description = "Symmetric activation grid (zero point in the middle); default asymmetric min/max." };
     public Option<string> AGranularity { get; } = new("--agranularity")
     {
         Description = "Activation scale granularity: per-token (one grid per token) or per-tensor.",
@@ -65,16 +65,17 @@ public sealed class QuantizationOptions
             weights = new QuantSpec(wbits, result.GetValue(WSym), result.GetValue(WGroup), result.GetValue(WClip));
             weights.Validate();
         }
+        // Checked even when activations stay in full precision, so a typo is never silently ignored.
+        var granularity = result.GetValue(AGranularity) switch
+        {
+            "per-token" => ActivationGranularity.PerToken,
+            "per-tensor" => ActivationGranularity.PerTensor,
+            var other => throw new QllmException($"--agranularity: '{other}' is not one of per-token, per-tensor."),
+        };
         ActivationQuantSpec? activations = null;
         int abits = result.GetValue(ABits);
         if (!QuantSpec.IsOff(abits))
         {
-            var granularity = result.GetValue(AGranularity) switch
-            {
-                "per-token" => ActivationGranularity.PerToken,
-                "per-tensor" => ActivationGranularity.PerTensor,
-                var other => throw new QllmException($"--agranularity: '{other}' is not one of per-token, per-tensor."),
-            };
             activations = new ActivationQuantSpec(abits, result.GetValue(ASym), granularity, result.GetValue(AGroup));
             activations.Validate();
         }

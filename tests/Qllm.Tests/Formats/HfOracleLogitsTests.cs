@@ -39,16 +39,22 @@ public class HfOracleLogitsTests
         HfCheckpointWriter.Write(folder, testCase["config"]!.AsObject(), tensors);
     }
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void LogitsMatchTheNumPyOracle(string name)
+    /// <summary>Writes the case's checkpoint to a temporary folder and loads it through the HF loader.</summary>
+    private static (JsonObject Case, Qllm.Models.CausalLanguageModel Model, int[][] Inputs) Load(string name)
     {
         var testCase = Case(name);
         using var folder = new TempFolder();
         WriteCheckpoint(testCase, folder.Path);
         var model = HfModelLoader.Load(folder.Path);
-
         int[][] inputs = testCase["input_ids"]!.AsArray().Select(s => s!.AsArray().Select(t => t!.GetValue<int>()).ToArray()).ToArray();
+        return (testCase, model, inputs);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void LogitsMatchTheNumPyOracle(string name)
+    {
+        var (testCase, model, inputs) = Load(name);
         int batch = inputs.Length, seqLen = inputs[0].Length;
         float[] logits = model.Forward(inputs.SelectMany(s => s).ToArray(), batch, seqLen);
         float[] expected = testCase["logits"]!.AsArray()
@@ -61,11 +67,7 @@ public class HfOracleLogitsTests
     [MemberData(nameof(Cases))]
     public void KvCacheDecodingEqualsRecomputation(string name)
     {
-        var testCase = Case(name);
-        using var folder = new TempFolder();
-        WriteCheckpoint(testCase, folder.Path);
-        var model = HfModelLoader.Load(folder.Path);
-        int[] tokens = testCase["input_ids"]!.AsArray()[0]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
-        ModelAssert.DecodingMatchesRecomputation(model, tokens, prefill: 3);
+        var (_, model, inputs) = Load(name);
+        ModelAssert.DecodingMatchesRecomputation(model, inputs[0], prefill: 3);
     }
 }

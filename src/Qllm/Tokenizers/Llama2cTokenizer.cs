@@ -4,102 +4,141 @@ using Qllm.Common;
 namespace Qllm.Tokenizers;
 
 /// <summary>
-/// karpathy/llama2.c's <c>tokenizer.bin</c>: int32 max_token_length, then for each token a float32 score,
-/// an int32 byte length and the UTF-8 bytes. Ids 0, 1, 2 are &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;, and 3..258 are the
-/// byte-fallback tokens &lt;0x00&gt;..&lt;0xFF&gt;. Encoding follows run.c's encode(text, bos=1, eos=0): BOS, a
-/// dummy-prefix " ", code points (bytes + 3 when a code point is not in the vocabulary), then merges of the
-/// best-scoring adjacent pair, leftmost on ties. No library reads this format, so it is implemented here.
+/// The llama2.c <c>tokenizer.bin</c> format (int32 max_token_length, then per token: float32 score, int32 byte
+/// length, UTF-8 bytes), encoded exactly like <c>run.c</c>'s <c>encode(text, bos=1, eos=0)</c>.
+/// Ids 0, 1, 2 are &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;; ids 3..258 are the byte tokens &lt;0x00&gt;..&lt;0xFF&gt;.
 /// </summary>
 public sealed class Llama2cTokenizer : ITextTokenizer
 {
     private const int ByteOffset = 3;
+    private const float NoScore = -1e10f; // run.c's initial best_score: a merge must beat it
+
+    // Pieces are kept as Latin-1 strings of their raw bytes, so concatenation and lookup are byte-exact as in C.
     private readonly string[] _pieces;
-    private readonly byte[][] _pieceBytes;
     private readonly float[] _scores;
-    private readonly Dictionary<string, int> _ids;
+    private readonly Dictionary<string, int> _lookup;
+    private readonly Dictionary<long, int> _pairCache = new();
+    private readonly Lock _pairLock = new();
 
     public int VocabSize => _pieces.Length;
     public int? BosId => 1;
     public int? EosId => 2;
+    public int MaxTokenLength { get; }
 
-    private Llama2cTokenizer(string[] pieces, byte[][] pieceBytes, float[] scores)
+    private Llama2cTokenizer(string[] pieces, float[] scores, int maxTokenLength)
     {
         _pieces = pieces;
-        _pieceBytes = pieceBytes;
         _scores = scores;
-        _ids = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
-        for (int i = 0; i < pieces.Length; i++) _ids.TryAdd(pieces[i], i); // run.c's bsearch finds one of duplicates; the first is as good
+        MaxTokenLength = maxTokenLength;
+        _lookup = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
+        for (int i = 0; i < pieces.Length; i++) _lookup.TryAdd(pieces[i], i);
     }
 
-    public static Llama2cTokenizer Load(string path, int? vocabSize = null)
+    public static Llama2cTokenizer Load(string path)
     {
-        if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
-        byte[] data = File.ReadAllBytes(path);
-        var pieces = new List<string>();
-        var bytes = new List<byte[]>();
-        var scores = new List<float>();
-        int offset = 4;
-        if (data.Length < 4) throw new ModelFormatException(path, "too short for a llama2.c tokenizer header");
-        while (offset < data.Length && (vocabSize is null || pieces.Count < vocabSize))
+        byte[] data;
+        try { data = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            if (offset + 8 > data.Length) throw new ModelFormatException(path, $"truncated at token {pieces.Count}");
-            float score = BitConverter.ToSingle(data, offset);
-            int length = BitConverter.ToInt32(data, offset + 4);
-            offset += 8;
-            if (length < 0 || offset + length > data.Length) throw new ModelFormatException(path, $"truncated at token {pieces.Count} (length {length})");
-            byte[] piece = data.AsSpan(offset, length).ToArray();
-            offset += length;
-            pieces.Add(Encoding.UTF8.GetString(piece));
-            bytes.Add(piece);
-            scores.Add(score);
+            throw new ModelFormatException(path, $"cannot read llama2.c tokenizer: {e.Message}", inner: e);
         }
-        if (pieces.Count < ByteOffset + 256) throw new ModelFormatException(path, $"holds {pieces.Count} tokens; a llama2.c tokenizer has at least 259 (3 specials and 256 bytes)");
-        if (vocabSize is int expected && pieces.Count != expected) throw new ModelFormatException(path, $"holds {pieces.Count} tokens, expected {expected}");
-        return new Llama2cTokenizer([.. pieces], [.. bytes], [.. scores]);
+        return Parse(data, path);
     }
 
-    /// <summary>The piece of a token id as text, and its merge score.</summary>
-    public string Piece(int id) => _pieces[id];
+    public static Llama2cTokenizer Parse(ReadOnlySpan<byte> data, string path)
+    {
+        if (data.Length < 4) throw new ModelFormatException(path, "llama2.c tokenizer is truncated: no max_token_length header.");
+        int maxLen = BitConverter.ToInt32(data[..4]);
+        if (maxLen <= 0) throw new ModelFormatException(path, $"llama2.c tokenizer has an invalid max_token_length {maxLen}.");
+        var pieces = new List<string>();
+        var scores = new List<float>();
+        int pos = 4;
+        while (pos < data.Length)
+        {
+            if (data.Length - pos < 8)
+                throw new ModelFormatException(path, $"llama2.c tokenizer is truncated inside the header of token {pieces.Count} (byte offset {pos}).");
+            float score = BitConverter.ToSingle(data.Slice(pos, 4));
+            int len = BitConverter.ToInt32(data.Slice(pos + 4, 4));
+            pos += 8;
+            if (len < 0 || len > data.Length - pos)
+                throw new ModelFormatException(path, $"llama2.c tokenizer is truncated or corrupt: token {pieces.Count} claims {len} bytes, {data.Length - pos} remain.");
+            pieces.Add(Encoding.Latin1.GetString(data.Slice(pos, len)));
+            scores.Add(score);
+            pos += len;
+        }
+        if (pieces.Count < ByteOffset + 256)
+            throw new ModelFormatException(path, $"llama2.c tokenizer has {pieces.Count} tokens; at least 259 (3 special + 256 byte tokens) are required.");
+        return new Llama2cTokenizer([.. pieces], [.. scores], maxLen);
+    }
+
+    /// <summary>The raw bytes of a token's piece.</summary>
+    public byte[] PieceBytes(int id) => Encoding.Latin1.GetBytes(_pieces[id]);
+
     public float Score(int id) => _scores[id];
 
     public int[] Encode(string text, bool addBos = true)
     {
-        var ids = new List<int>(text.Length + 2);
-        if (addBos) ids.Add(1);
-        if (text.Length > 0 && _ids.TryGetValue(" ", out int space)) ids.Add(space); // run.c's dummy prefix
-        Span<byte> utf8 = stackalloc byte[4];
-        for (int i = 0; i < text.Length;)
-        {
-            int length = char.IsSurrogatePair(text, i) ? 2 : 1;
-            string codePoint = text.Substring(i, length);
-            i += length;
-            if (_ids.TryGetValue(codePoint, out int id)) { ids.Add(id); continue; }
-            int count = Encoding.UTF8.GetBytes(codePoint, utf8);
-            for (int b = 0; b < count; b++) ids.Add(utf8[b] + ByteOffset);
-        }
-        return [.. PairMerger.Merge(ids, TryMerge)];
+        var ids = InitialSymbols(text, addBos);
+        BpeMerger.Merge(ids, 0, TryMergePair);
+        return [.. ids];
     }
 
-    private (bool, int, float) TryMerge(int left, int right) =>
-        _ids.TryGetValue(_pieces[left] + _pieces[right], out int merged) ? (true, merged, _scores[merged]) : (false, 0, 0f);
+    /// <summary>The symbols before any merge: BOS, dummy prefix, then code points (or their byte tokens).</summary>
+    internal List<int> InitialSymbols(string text, bool addBos)
+    {
+        var ids = new List<int>(text.Length + 2);
+        if (addBos) ids.Add(1);
+        if (text.Length == 0) return ids;
+        if (_lookup.TryGetValue(" ", out int space)) ids.Add(space);
+        Span<byte> buf = stackalloc byte[4];
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int n = rune.EncodeToUtf8(buf);
+            if (_lookup.TryGetValue(Encoding.Latin1.GetString(buf[..n]), out int id)) ids.Add(id);
+            else
+                for (int i = 0; i < n; i++) ids.Add(buf[i] + ByteOffset);
+        }
+        return ids;
+    }
+
+    /// <summary>run.c's pair test: the concatenated piece exists and scores above -1e10.</summary>
+    internal bool TryMergePair(int left, int right, out int merged, out float score)
+    {
+        long key = ((long)left << 32) | (uint)right;
+        bool cached;
+        lock (_pairLock) cached = _pairCache.TryGetValue(key, out merged);
+        if (!cached)
+        {
+            merged = _lookup.TryGetValue(_pieces[left] + _pieces[right], out int id) && _scores[id] > NoScore ? id : -1;
+            lock (_pairLock) _pairCache[key] = merged;
+        }
+        if (merged < 0)
+        {
+            score = 0;
+            return false;
+        }
+        score = _scores[merged];
+        return true;
+    }
 
     public string Decode(ReadOnlySpan<int> ids)
     {
-        var bytes = new List<byte>();
+        var bytes = new List<byte>(ids.Length * 4);
         bool first = true;
         foreach (int id in ids)
         {
-            if (id == 1 || id == 2) continue;
-            if ((uint)id >= (uint)_pieces.Length) throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary of {_pieces.Length}.");
-            if (id >= ByteOffset && id < ByteOffset + 256) bytes.Add((byte)(id - ByteOffset));
-            else
+            if ((uint)id >= (uint)_pieces.Length || id == 1 || id == 2) continue;
+            string piece = _pieces[id];
+            if (Utf8Bytes.TryParseBytePiece(piece, out byte b))
             {
-                var piece = _pieceBytes[id].AsSpan();
-                if (first && piece.Length > 0 && piece[0] == (byte)' ') piece = piece[1..]; // run.c strips it after BOS
-                bytes.AddRange(piece);
+                bytes.Add(b);
+                first = false;
+                continue;
             }
+            int skip = first && piece.Length > 0 && piece[0] == ' ' ? 1 : 0;
             first = false;
+            for (int i = skip; i < piece.Length; i++) bytes.Add((byte)piece[i]);
         }
-        return Utf8Text.DecodeComplete(bytes);
+        return Utf8Bytes.DecodeDroppingIncompleteTail(bytes);
     }
 }

@@ -1,112 +1,185 @@
-using System.Text.Json.Nodes;
+using System.Text;
+using System.Text.Json;
 using Qllm.Common;
-using Qllm.Tokenizers;
 using Qllm.Tests.Support;
+using Qllm.Tokenizers;
 using Xunit;
 
 namespace Qllm.Tests.Tokenizers;
 
 public class Llama2cTokenizerTests
 {
-    private static readonly Lazy<Llama2cTokenizer> Tokenizer = new(() => Llama2cTokenizer.Load(SharedModels.Stories260KTokenizer));
+    private static readonly Lazy<Llama2cTokenizer> Tok = new(() => Llama2cTokenizer.Load(TokPath));
 
-    public static TheoryData<int> GoldenCases()
+    private static string TokPath => SharedData.Path("models", "stories260K", "tok512.bin");
+
+    public static readonly TheoryData<string> Samples = new()
     {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Golden.Value["cases"]!.AsArray().Count; i++) data.Add(i);
-        return data;
-    }
+        "Hello world",
+        "Once upon a time, there was a little girl named Lily.\nShe liked to play.\n\nThe end.",
+        "  leading spaces and trailing  ",
+        "café é è ü ß",
+        "emoji 😀🎉 and 中文字符",
+        "aaaaaaa bbbbbbbbbbbbbbbbb aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "\n\n\n",
+        "tabs\tand\r\nCRLF",
+        "x",
+    };
 
-    private static readonly Lazy<JsonObject> Golden = new(() =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "oracles", "llama2c_tokenizer_golden.json")))!.AsObject());
-
-    /// <summary>Golden ids from tests/oracles/llama2c_tokenizer_oracle.py, a naive Python transcription of run.c's encode.</summary>
-    [Theory]
-    [MemberData(nameof(GoldenCases))]
-    public void MatchesTheNaiveRunCEncoder(int index)
+    [Fact]
+    public void LoadsTok512()
     {
-        var c = Golden.Value["cases"]!.AsArray()[index]!;
-        int[] expected = c["ids"]!.AsArray().Select(v => v!.GetValue<int>()).ToArray();
-        Assert.Equal(expected, Tokenizer.Value.Encode(c["text"]!.GetValue<string>()));
+        var tok = Tok.Value;
+        Assert.Equal(512, tok.VocabSize);
+        Assert.Equal(1, tok.BosId);
+        Assert.Equal(2, tok.EosId);
+        Assert.Equal("<0x41>", Encoding.UTF8.GetString(tok.PieceBytes(0x41 + 3)));
     }
 
     [Fact]
-    public void TheFastMergerEqualsTheQuadraticLoopOnALongText()
+    public void PrependsBosAndDummyPrefix()
     {
-        // The priority-queue merger against run.c's rescan-everything loop, on 3,000 characters of WikiText-2.
-        var tokenizer = Tokenizer.Value;
-        string text = Qllm.Evaluation.PerplexityDatasets.Load("wikitext2", SharedData.Path("data")).Text.Substring(5000, 3000);
-        Assert.Equal(NaiveEncode(tokenizer, text), tokenizer.Encode(text));
+        var tok = Tok.Value;
+        int[] ids = tok.Encode("a");
+        Assert.Equal(1, ids[0]);
+        int[] noBos = tok.Encode("a", addBos: false);
+        Assert.Equal(ids[1..], noBos);
+        // The dummy prefix " " is merged with "a" or stays in front of it.
+        Assert.StartsWith(" ", Encoding.UTF8.GetString(tok.PieceBytes(noBos[0])));
+        Assert.Equal([1], tok.Encode(""));
+        Assert.Empty(tok.Encode("", addBos: false));
     }
 
-    private static int[] NaiveEncode(Llama2cTokenizer tokenizer, string text)
+    [Fact]
+    public void FallsBackToBytesForUnknownCodePoints()
     {
-        // run.c: BOS, dummy prefix, code points with byte fallback, then the quadratic merge loop.
+        var tok = Tok.Value;
+        int[] ids = tok.Encode("😀", addBos: false);
+        byte[] utf8 = Encoding.UTF8.GetBytes("😀");
+        Assert.Equal(utf8.Select(b => b + 3), ids.Where(id => id >= 3 && id < 259));
+        Assert.Equal("😀", tok.Decode(ids));
+    }
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void FastMergeMatchesNaiveRunCLoop(string text)
+    {
+        var tok = Tok.Value;
+        Assert.Equal(NaiveEncode(tok, text), tok.Encode(text));
+    }
+
+    [Fact]
+    public void FastMergeMatchesNaiveOnRandomStrings()
+    {
+        var tok = Tok.Value;
+        var rng = new Random(1234);
+        string alphabet = "aaabbcde  \n\tthe é😀.,";
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var sb = new StringBuilder();
+            int len = rng.Next(0, 60);
+            var runes = alphabet.EnumerateRunes().ToArray();
+            for (int i = 0; i < len; i++) sb.Append(runes[rng.Next(runes.Length)].ToString());
+            string text = sb.ToString();
+            Assert.Equal(NaiveEncode(tok, text), tok.Encode(text));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void RoundTrips(string text)
+    {
+        var tok = Tok.Value;
+        Assert.Equal(text, tok.Decode(tok.Encode(text, addBos: false)));
+        Assert.Equal(text, tok.Decode(tok.Encode(text, addBos: true)));
+    }
+
+    [Fact]
+    public void DecodeStripsLeadingSpaceOfFirstPieceOnly()
+    {
+        var tok = Tok.Value;
+        int[] hello = tok.Encode("Hello", addBos: false);
+        Assert.Equal("Hello", tok.Decode(hello));
+        Assert.Equal("Hello Hello", tok.Decode([.. hello, .. hello]));
+        Assert.Equal("Hello", tok.Decode([1, .. hello, 2]));
+    }
+
+    [Fact]
+    public void DecodeDropsIncompleteUtf8AtTheEnd()
+    {
+        var tok = Tok.Value;
+        int[] ids = tok.Encode("ok😀", addBos: false);
+        Assert.Equal("ok😀", tok.Decode(ids));
+        Assert.Equal("ok", tok.Decode(ids[..^1]));
+        Assert.Equal("ok", tok.Decode(ids[..^2]));
+        Assert.Equal("ok", tok.Decode(ids[..^3]));
+    }
+
+    [Fact]
+    public void EncodesWholeWikiText2TestSetAndRoundTrips()
+    {
+        var rows = File.ReadLines(SharedData.Path("data", "wikitext2", "test.jsonl"))
+            .Where(l => l.Length > 0)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!);
+        string text = string.Join("\n\n", rows);
+        var tok = Tok.Value;
+        int[] ids = tok.Encode(text);
+        Assert.True(ids.Length > 100_000);
+        Assert.Equal(1, ids[0]);
+        Assert.NotEqual(1, ids[1]);
+        Assert.Equal(text, tok.Decode(ids));
+    }
+
+    [Fact]
+    public void TruncatedFileIsModelFormatError()
+    {
+        string dir = Directory.CreateTempSubdirectory("qllm-tok-").FullName;
+        try
+        {
+            byte[] full = File.ReadAllBytes(TokPath);
+            string path = Path.Combine(dir, "tok512.bin");
+            File.WriteAllBytes(path, full[..(full.Length / 2 + 3)]);
+            var e = Assert.Throws<ModelFormatException>(() => TokenizerLoader.Load(path));
+            Assert.Equal(path, e.FilePath);
+            Assert.Contains(path, e.Message);
+
+            File.WriteAllBytes(path, full[..2]);
+            Assert.Equal(path, Assert.Throws<ModelFormatException>(() => TokenizerLoader.Load(dir)).FilePath);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>llama2.c run.c encode(), literally: rescan all pairs, take the best score (strictly greater, so leftmost on ties).</summary>
+    private static int[] NaiveEncode(Llama2cTokenizer tok, string text)
+    {
+        var pieces = new Dictionary<string, int>();
+        for (int i = 0; i < tok.VocabSize; i++) pieces.TryAdd(Encoding.Latin1.GetString(tok.PieceBytes(i)), i);
         var tokens = new List<int> { 1 };
-        var vocab = Enumerable.Range(0, tokenizer.VocabSize).Select(i => tokenizer.Piece(i)).ToArray();
-        var ids = new Dictionary<string, int>();
-        for (int i = 0; i < vocab.Length; i++) ids.TryAdd(vocab[i], i);
-        tokens.Add(ids[" "]);
+        if (text.Length > 0) tokens.Add(pieces[" "]);
         foreach (var rune in text.EnumerateRunes())
         {
-            string s = rune.ToString();
-            if (ids.TryGetValue(s, out int id)) tokens.Add(id);
-            else foreach (byte b in System.Text.Encoding.UTF8.GetBytes(s)) tokens.Add(b + 3);
+            byte[] utf8 = Encoding.UTF8.GetBytes(rune.ToString());
+            if (pieces.TryGetValue(Encoding.Latin1.GetString(utf8), out int id)) tokens.Add(id);
+            else tokens.AddRange(utf8.Select(b => b + 3));
         }
         while (true)
         {
-            float best = float.NegativeInfinity; int bestId = -1, bestIndex = -1;
-            for (int i = 0; i < tokens.Count - 1; i++)
-                if (ids.TryGetValue(vocab[tokens[i]] + vocab[tokens[i + 1]], out int merged) && tokenizer.Score(merged) > best)
-                    (best, bestId, bestIndex) = (tokenizer.Score(merged), merged, i);
-            if (bestIndex < 0) break;
-            tokens[bestIndex] = bestId;
-            tokens.RemoveAt(bestIndex + 1);
+            float bestScore = -1e10f;
+            int bestId = -1, bestIdx = -1;
+            for (int i = 0; i + 1 < tokens.Count; i++)
+            {
+                string merged = Encoding.Latin1.GetString(tok.PieceBytes(tokens[i])) + Encoding.Latin1.GetString(tok.PieceBytes(tokens[i + 1]));
+                if (pieces.TryGetValue(merged, out int id) && tok.Score(id) > bestScore)
+                {
+                    bestScore = tok.Score(id);
+                    bestId = id;
+                    bestIdx = i;
+                }
+            }
+            if (bestIdx < 0) break;
+            tokens[bestIdx] = bestId;
+            tokens.RemoveAt(bestIdx + 1);
         }
         return [.. tokens];
-    }
-
-    [Fact]
-    public void EncodingAddsBosAndTheDummyPrefixOnlyForNonEmptyText()
-    {
-        Assert.Equal([1], Tokenizer.Value.Encode(""));
-        Assert.Empty(Tokenizer.Value.Encode("", addBos: false));
-        Assert.NotEqual(1, Tokenizer.Value.Encode("Hi", addBos: false)[0]);
-    }
-
-    [Theory]
-    [InlineData("Once upon a time, there was a little girl named Lily.")]
-    [InlineData("café 😀\n\nend")]
-    [InlineData(" leading space")]
-    public void DecodeInvertsEncode(string text)
-    {
-        // The dummy-prefix space is stripped from the first piece, so decoding gives back the text exactly.
-        Assert.Equal(text, Tokenizer.Value.Decode(Tokenizer.Value.Encode(text)));
-    }
-
-    [Fact]
-    public void UnknownCharactersFallBackToBytes()
-    {
-        // "😀" is not in the 512-token vocabulary: its four UTF-8 bytes F0 9F 98 80 become ids byte + 3.
-        int[] ids = Tokenizer.Value.Encode("😀", addBos: false);
-        Assert.Equal([0xF0 + 3, 0x9F + 3, 0x98 + 3, 0x80 + 3], ids[^4..]);
-    }
-
-    [Fact]
-    public void AnIncompleteCharacterAtTheEndIsHeldBack()
-    {
-        int[] ids = Tokenizer.Value.Encode("a😀", addBos: false);
-        Assert.Equal("a", Tokenizer.Value.Decode(ids[..^2]));    // only two of the emoji's four bytes so far
-        Assert.Equal("a😀", Tokenizer.Value.Decode(ids));
-    }
-
-    [Fact]
-    public void ATruncatedFileIsNamed()
-    {
-        using var folder = new TempFolder();
-        string path = folder.File("tok-cut.bin");
-        File.WriteAllBytes(path, File.ReadAllBytes(SharedModels.Stories260KTokenizer)[..1001]);
-        var e = Assert.Throws<ModelFormatException>(() => Llama2cTokenizer.Load(path));
-        Assert.Contains("tok-cut.bin", e.Message);
     }
 }

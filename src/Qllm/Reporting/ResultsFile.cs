@@ -7,7 +7,12 @@ namespace Qllm.Reporting;
 /// <summary>Writes a results document as indented JSON, atomically (temporary file, then rename).</summary>
 public static class ResultsFile
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // A diverged model's perplexity is +∞: written as "Infinity" rather than failing the whole report.
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static void Write(string path, JsonObject document)
     {

@@ -56,9 +56,10 @@ public static class Elementwise
         TensorPrimitives.Multiply(x, 1f / sum, x);
     }
 
-    /// <summary>−log softmax(logits)[target], computed stably in double for the sum.</summary>
+    /// <summary>−log softmax(logits)[target], computed stably; <paramref name="scratch"/> may be longer than the logits (a pooled array).</summary>
     public static double NegativeLogLikelihood(ReadOnlySpan<float> logits, int target, Span<float> scratch)
     {
+        scratch = scratch[..logits.Length];
         float max = TensorPrimitives.Max(logits);
         TensorPrimitives.Subtract(logits, max, scratch);
         TensorPrimitives.Exp(scratch, scratch);

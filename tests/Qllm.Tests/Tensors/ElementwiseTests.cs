@@ -51,4 +51,12 @@ public class ElementwiseTests
         float[] logits = [0f, 0f, 0f, 0f];
         Assert.Equal(Math.Log(4), Elementwise.NegativeLogLikelihood(logits, 2, new float[4]), 6);
     }
+
+    [Fact]
+    public void NegativeLogLikelihoodIgnoresScratchBeyondTheLogits()
+    {
+        // Pooled scratch arrays are often longer than the vocabulary; stale values there must not count.
+        float[] scratch = Enumerable.Repeat(1000f, 8).ToArray();
+        Assert.Equal(Math.Log(4), Elementwise.NegativeLogLikelihood([0f, 0f, 0f, 0f], 1, scratch), 6);
+    }
 }

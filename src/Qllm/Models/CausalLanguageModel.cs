@@ -70,11 +70,13 @@ public abstract class CausalLanguageModel
         if (cache != null && cache.BatchSize != batch)
             throw new ArgumentException($"KV cache holds {cache.BatchSize} sequences, the batch has {batch}.");
 
-        var context = new ForwardContext(batch, seqLen, start, cache ?? ScratchCache(batch, seqLen));
+        var scratch = cache is null ? TakeScratchCache(batch, seqLen) : null;
+        var context = new ForwardContext(batch, seqLen, start, cache ?? scratch!);
         var hidden = new float[(long)batch * seqLen * Config.HiddenSize];
         Embed(tokens, batch, seqLen, start, hidden);
         foreach (var block in Blocks) block.Forward(hidden, context);
         cache?.Advance(seqLen);
+        if (scratch != null) _scratchCache = scratch;
 
         var output = new float[(long)batch * seqLen * Config.HeadInputDim];
         Finish(hidden, output, batch * seqLen);
@@ -93,13 +95,17 @@ public abstract class CausalLanguageModel
         return logits;
     }
 
-    /// <summary>A cache reused across cache-less forward passes of the same shape; each layer only needs its own tokens.</summary>
-    private IKvCache ScratchCache(int batch, int seqLen)
+    /// <summary>
+    /// The cache of a cache-less forward pass, reused across calls of the same shape. It is taken out of the
+    /// field while in use, so concurrent callers of one model never share it (a second one makes its own).
+    /// </summary>
+    private IKvCache TakeScratchCache(int batch, int seqLen)
     {
-        if (_scratchCache is null || _scratchCache.BatchSize != batch || _scratchCache.Capacity < seqLen)
-            _scratchCache = CreateKvCache(batch, seqLen);
-        _scratchCache.Reset();
-        return _scratchCache;
+        var scratch = Interlocked.Exchange(ref _scratchCache, null);
+        if (scratch is null || scratch.BatchSize != batch || scratch.Capacity < seqLen)
+            scratch = CreateKvCache(batch, seqLen);
+        scratch.Reset();
+        return scratch;
     }
 
     /// <summary>Every linear slot of every block, for quantizers that treat them all alike.</summary>

@@ -52,6 +52,13 @@ public abstract class CausalLanguageModel
     /// <summary>All parameters, embeddings and head included (a tied head counted once).</summary>
     public long ParameterCount => OtherTensors().Sum(t => (long)t.Length) + AllLinears().Sum(l => l.ParameterCount);
 
+    /// <summary>
+    /// Bytes one decode step must read: every linear layer of the blocks, the extra linears and the whole head
+    /// (the embedding contributes one row). Memory bandwidth ÷ this is the decode speed limit.
+    /// </summary>
+    public long DecodeBytesPerToken =>
+        BlockLinears().Sum(s => s.Layer.StorageBytes) + OtherLinears().Sum(l => l.StorageBytes) + Head.Layer.StorageBytes;
+
     /// <summary>Bytes the parameters occupy as stored now (quantized layers count their packed size).</summary>
     public long WeightBytes => 4 * OtherTensors().Sum(t => (long)t.Length) + AllLinears().Sum(l => l.StorageBytes);
 

@@ -22,7 +22,8 @@ public static class RandomModels
 
     public static bool IsRandom(string model) => model.StartsWith(Prefix, StringComparison.Ordinal);
 
-    public static LlamaModel Create(string name, ulong seed = 1)
+    /// <param name="bf16">Store every linear layer (and the head) as bf16, as <c>qllm bench --dtype bf16</c> does.</param>
+    public static LlamaModel Create(string name, ulong seed = 1, bool bf16 = false)
     {
         string shapeName = name.StartsWith(Prefix, StringComparison.Ordinal) ? name[Prefix.Length..] : name;
         if (!Shapes.TryGetValue(shapeName, out var s))
@@ -40,12 +41,18 @@ public static class RandomModels
             for (int i = 0; i < count; i++) values[i] = offset + scale * (2 * random.NextSingle() - 1);
             return values;
         }
-        DenseLinear Linear(int outF, int inF) => new(Values(outF * inF, 1f / MathF.Sqrt(inF)), outF, inF);
+        ILinear Linear(int outF, int inF)
+        {
+            var dense = new DenseLinear(Values(outF * inF, 1f / MathF.Sqrt(inF)), outF, inF);
+            return bf16 ? Bf16Linear.From(dense) : dense;
+        }
         int kv = config.KvDim;
         var blocks = Enumerable.Range(0, s.Layers).Select(_ => new LlamaBlockWeights(
             Values(s.Dim, 0.1f, 1f), Values(s.Dim, 0.1f, 1f),
             Linear(config.QDim, s.Dim), Linear(kv, s.Dim), Linear(kv, s.Dim), Linear(s.Dim, config.QDim),
             Linear(s.Hidden, s.Dim), Linear(s.Hidden, s.Dim), Linear(s.Dim, s.Hidden))).ToList();
-        return new LlamaModel(config, Values(s.Vocab * s.Dim, 1f), blocks, Values(s.Dim, 0.1f, 1f), Values(s.Vocab * s.Dim, 1f / MathF.Sqrt(s.Dim)));
+        var model = new LlamaModel(config, Values(s.Vocab * s.Dim, 1f), blocks, Values(s.Dim, 0.1f, 1f), Values(s.Vocab * s.Dim, 1f / MathF.Sqrt(s.Dim)));
+        if (bf16) model.Head.Layer = Bf16Linear.From((DenseLinear)model.Head.Layer);
+        return model;
     }
 }

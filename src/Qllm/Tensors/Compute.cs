@@ -7,6 +7,7 @@ namespace Qllm.Tensors;
 public static class Compute
 {
     private static int _threads = Environment.ProcessorCount;
+    private static WorkerPool? _pool;
 
     public static int Threads
     {
@@ -22,6 +23,10 @@ public static class Compute
             for (int i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+        var pool = _pool;
+        if (pool is null || pool.Workers != _threads - 1)
+            pool = _pool = new WorkerPool(_threads - 1); // the old pool's threads idle blocked; thread counts rarely change
+        if (!pool.TryRun(count, body))
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
     }
 }

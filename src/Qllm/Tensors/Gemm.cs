@@ -1,134 +1,174 @@
-using System.Numerics;
+using System.Buffers;
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
+using Qllm.Tensors.Kernels;
 
 namespace Qllm.Tensors;
 
 /// <summary>
-/// Y[m, n] = Σ_k X[m, k] · W[n, k] (+ bias[n]): the product of a linear layer, with W in the
-/// PyTorch <c>nn.Linear</c> layout [out_features, in_features] so that both operands are read
-/// along contiguous rows. A register-blocked 4×4 dot-product kernel (Vector512 FMA where the CPU
-/// has it, <see cref="Vector{T}"/> otherwise), cache-blocked over rows of X and W, and split over
-/// threads by (row block, column chunk). This is the clean baseline; tuned kernels come later.
+/// Y[m, n] = X[m, k] · Wᵀ (+ bias), W [n, k] in the nn.Linear layout, pre-packed into 32-row panels
+/// (<see cref="PackedMatrix"/>). Two regimes:
+/// <list type="bullet">
+/// <item>prefill (m ≥ 4): Goto-style blocking: for each k-block of <see cref="KBlock"/>, activations are packed into
+/// 8-row micro-panels that stay in L2, and each 32 × KBlock weight slice stays in L1 while every micro-panel
+/// passes over it through an 8×32 register-blocked micro-kernel;</item>
+/// <item>decode (m &lt; 4): a GEMV per row that streams each weight panel once, bound by memory bandwidth.</item>
+/// </list>
+/// Work is split over threads by (row block, panel range); nothing is allocated per call beyond pooled buffers.
 /// </summary>
 public static unsafe class Gemm
 {
-    private const int RowBlock = 64;      // rows of X kept hot in L2 while a W chunk streams past
-    private const int ColumnChunk = 64;   // rows of W per task: 64 × K floats stay in L2
-    private const long ParallelThreshold = 1L << 17; // multiply-adds below which a fork costs more than it saves
+    internal const int RowsPerTile = 8;
+    internal const int KBlock = 256;
+    internal const int RowBlock = 128;
+    private const int GemvRowLimit = 4;
+    private const long ParallelThreshold = 1L << 16;
 
-    public static void MultiplyTransposed(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y,
-        int m, int n, int k, ReadOnlySpan<float> bias = default)
+    public static void Multiply(ReadOnlySpan<float> x, int m, PackedMatrix w, Span<float> y, ReadOnlySpan<float> bias = default)
     {
-        if (x.Length < (long)m * k || w.Length < (long)n * k || y.Length < (long)m * n)
+        int n = w.Rows, k = w.Columns;
+        if (x.Length < (long)m * k || y.Length < (long)m * n)
             throw new ArgumentException($"GEMM operand too small for m={m} n={n} k={k}.");
         if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException("GEMM bias shorter than n.");
         if (m == 0 || n == 0) return;
 
-        fixed (float* px = x, pw = w, py = y, pb = bias)
+        var path = KernelSelector.Current;
+        fixed (float* px = x, py = y)
         {
-            var job = new Job(px, pw, py, bias.IsEmpty ? null : pb, m, n, k);
-            int rowBlocks = (m + RowBlock - 1) / RowBlock;
-            int chunks = (n + ColumnChunk - 1) / ColumnChunk;
-            bool parallel = (long)m * n * k >= ParallelThreshold;
-            Compute.For(rowBlocks * chunks, parallel, task => job.Run(task / chunks, task % chunks));
+            var job = new Job(px, py, w, m, path);
+            if (m < GemvRowLimit) job.RunGemv();
+            else job.RunBlocked();
         }
+        if (!bias.IsEmpty)
+            for (int i = 0; i < m; i++) TensorPrimitives.Add(y.Slice(i * n, n), bias[..n], y.Slice(i * n, n));
     }
 
-    private readonly struct Job(float* x, float* w, float* y, float* bias, int m, int n, int k)
+    /// <summary>Convenience for an unpacked W [n, k]: packs it, then multiplies. Layers keep their packed weights instead.</summary>
+    public static void MultiplyTransposed(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, int m, int n, int k, ReadOnlySpan<float> bias = default) =>
+        Multiply(x, m, PackedMatrix.Pack(w[..(n * k)], n, k), y, bias);
+
+    private readonly struct Job(float* x, float* y, PackedMatrix w, int m, KernelPath path)
     {
-        public void Run(int rowBlock, int chunk)
+        private readonly int _n = w.Rows, _k = w.Columns;
+
+        public void RunGemv()
         {
-            int m0 = rowBlock * RowBlock, m1 = Math.Min(m, m0 + RowBlock);
-            int n0 = chunk * ColumnChunk, n1 = Math.Min(n, n0 + ColumnChunk);
-            for (int j = n0; j < n1; j += 4)
+            int panels = w.Panels;
+            int chunks = Math.Min(panels, Compute.Threads * 4);
+            int rows = m;
+            bool parallel = (long)rows * _n * _k >= ParallelThreshold;
+            var self = this;
+            Compute.For(chunks, parallel, chunk =>
             {
-                int nb = Math.Min(4, n1 - j);
-                int i = m0;
-                if (nb == 4)
-                    for (; i + 4 <= m1; i += 4) Tile4x4(i, j);
-                for (; i < m1; i++)
-                    for (int jj = j; jj < j + nb; jj++) Single(i, jj);
+                int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
+                for (int row = 0; row < rows; row++)
+                    for (int panel = first; panel < last; panel++) self.GemvPanel(row, panel);
+            });
+        }
+
+        private void GemvPanel(int row, int panel)
+        {
+            float* xr = x + (long)row * _k;
+            float* output = stackalloc float[PackedMatrix.PanelWidth];
+            long offset = (long)panel * _k * PackedMatrix.PanelWidth;
+            if (w.IsBf16)
+                fixed (ushort* b = w.Bf16) Kernel.Gemv32Bf16(path, xr, b + offset, _k, output);
+            else
+                fixed (float* b = w.F32) Kernel.Gemv32(path, xr, b + offset, _k, output);
+            int columns = Math.Min(PackedMatrix.PanelWidth, _n - panel * PackedMatrix.PanelWidth);
+            new Span<float>(output, columns).CopyTo(new Span<float>(y + (long)row * _n + panel * PackedMatrix.PanelWidth, columns));
+        }
+
+        public void RunBlocked()
+        {
+            int rowBlocks = (m + RowBlock - 1) / RowBlock;
+            int panels = w.Panels;
+            int threads = Compute.Threads;
+            int panelChunks = rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
+            int rows = m;
+            bool parallel = (long)rows * _n * _k >= ParallelThreshold;
+            var self = this;
+            Compute.For(rowBlocks * panelChunks, parallel, task =>
+            {
+                int block = task / panelChunks, chunk = task % panelChunks;
+                int r0 = block * RowBlock, r1 = Math.Min(rows, r0 + RowBlock);
+                int p0 = (int)((long)panels * chunk / panelChunks), p1 = (int)((long)panels * (chunk + 1) / panelChunks);
+                self.Block(r0, r1, p0, p1);
+            });
+        }
+
+        /// <summary>Rows [r0, r1) × panels [p0, p1) of the output, over all of k.</summary>
+        private void Block(int r0, int r1, int p0, int p1)
+        {
+            const int tile = RowsPerTile, width = PackedMatrix.PanelWidth;
+            int tiles = (r1 - r0 + tile - 1) / tile;
+            float[] packedA = ArrayPool<float>.Shared.Rent(tiles * tile * KBlock);
+            float[] widened = w.IsBf16 ? ArrayPool<float>.Shared.Rent(KBlock * width) : [];
+            float* edge = stackalloc float[tile * width];
+            try
+            {
+                fixed (float* a = packedA, bf = widened)
+                {
+                    for (int k0 = 0; k0 < _k; k0 += KBlock)
+                    {
+                        int kc = Math.Min(KBlock, _k - k0);
+                        PackActivations(a, r0, r1, k0, kc);
+                        for (int panel = p0; panel < p1; panel++)
+                        {
+                            float* b = PanelSlice(panel, k0, kc, bf);
+                            int columns = Math.Min(width, _n - panel * width);
+                            for (int t = 0; t < tiles; t++)
+                            {
+                                int row = r0 + t * tile, rows = Math.Min(tile, r1 - row);
+                                float* c = y + (long)row * _n + panel * width;
+                                if (rows == tile && columns == width)
+                                    Kernel.Tile8x32(path, a + (long)t * tile * kc, b, width, kc, c, _n, accumulate: k0 > 0);
+                                else
+                                {
+                                    Kernel.Tile8x32(path, a + (long)t * tile * kc, b, width, kc, edge, width, accumulate: false);
+                                    for (int r = 0; r < rows; r++)
+                                        for (int j = 0; j < columns; j++)
+                                            c[(long)r * _n + j] = (k0 > 0 ? c[(long)r * _n + j] : 0f) + edge[r * width + j];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(packedA);
+                if (w.IsBf16) ArrayPool<float>.Shared.Return(widened);
             }
         }
 
-        private void Single(int i, int j)
+        /// <summary>X[r0..r1, k0..k0+kc] into 8-row micro-panels, k-major (8 values per k); rows past r1 are zero.</summary>
+        private void PackActivations(float* a, int r0, int r1, int k0, int kc)
         {
-            float dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(x + (long)i * k, k), new ReadOnlySpan<float>(w + (long)j * k, k));
-            y[(long)i * n + j] = bias == null ? dot : dot + bias[j];
-        }
-
-        private void Tile4x4(int i, int j)
-        {
-            float* x0 = x + (long)i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            float* w0 = w + (long)j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
-            Span<float> sums = stackalloc float[16];
-            int kk = Vector512.IsHardwareAccelerated
-                ? Dot4x4Vector512(x0, x1, x2, x3, w0, w1, w2, w3, k, sums)
-                : Dot4x4Vector(x0, x1, x2, x3, w0, w1, w2, w3, k, sums);
-            float** xs = stackalloc float*[4] { x0, x1, x2, x3 };
-            float** ws = stackalloc float*[4] { w0, w1, w2, w3 };
-            for (int a = 0; a < 4; a++)
+            for (int row0 = r0, t = 0; row0 < r1; row0 += RowsPerTile, t++)
             {
-                for (int b = 0; b < 4; b++)
+                float* panel = a + (long)t * RowsPerTile * kc;
+                for (int i = 0; i < RowsPerTile; i++)
                 {
-                    float s = sums[a * 4 + b];
-                    for (int t = kk; t < k; t++) s += xs[a][t] * ws[b][t];
-                    y[(long)(i + a) * n + j + b] = bias == null ? s : s + bias[j + b];
+                    int row = row0 + i;
+                    if (row < r1)
+                    {
+                        float* source = x + (long)row * _k + k0;
+                        for (int p = 0; p < kc; p++) panel[p * RowsPerTile + i] = source[p];
+                    }
+                    else
+                        for (int p = 0; p < kc; p++) panel[p * RowsPerTile + i] = 0f;
                 }
             }
         }
-    }
 
-    /// <summary>16 dot products of 4 X rows with 4 W rows over the vector-aligned prefix of k; returns that prefix length.</summary>
-    private static int Dot4x4Vector512(float* x0, float* x1, float* x2, float* x3,
-        float* w0, float* w1, float* w2, float* w3, int k, Span<float> sums)
-    {
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default,
-            a10 = default, a11 = default, a12 = default, a13 = default,
-            a20 = default, a21 = default, a22 = default, a23 = default,
-            a30 = default, a31 = default, a32 = default, a33 = default;
-        int t = 0;
-        for (; t + 16 <= k; t += 16)
+        /// <summary>The kc × 32 slice of a weight panel starting at k0, widened to fp32 first when stored as bf16.</summary>
+        private float* PanelSlice(int panel, int k0, int kc, float* widened)
         {
-            var v0 = Vector512.Load(x0 + t); var v1 = Vector512.Load(x1 + t);
-            var v2 = Vector512.Load(x2 + t); var v3 = Vector512.Load(x3 + t);
-            var u = Vector512.Load(w0 + t);
-            a00 = Vector512.FusedMultiplyAdd(v0, u, a00); a10 = Vector512.FusedMultiplyAdd(v1, u, a10);
-            a20 = Vector512.FusedMultiplyAdd(v2, u, a20); a30 = Vector512.FusedMultiplyAdd(v3, u, a30);
-            u = Vector512.Load(w1 + t);
-            a01 = Vector512.FusedMultiplyAdd(v0, u, a01); a11 = Vector512.FusedMultiplyAdd(v1, u, a11);
-            a21 = Vector512.FusedMultiplyAdd(v2, u, a21); a31 = Vector512.FusedMultiplyAdd(v3, u, a31);
-            u = Vector512.Load(w2 + t);
-            a02 = Vector512.FusedMultiplyAdd(v0, u, a02); a12 = Vector512.FusedMultiplyAdd(v1, u, a12);
-            a22 = Vector512.FusedMultiplyAdd(v2, u, a22); a32 = Vector512.FusedMultiplyAdd(v3, u, a32);
-            u = Vector512.Load(w3 + t);
-            a03 = Vector512.FusedMultiplyAdd(v0, u, a03); a13 = Vector512.FusedMultiplyAdd(v1, u, a13);
-            a23 = Vector512.FusedMultiplyAdd(v2, u, a23); a33 = Vector512.FusedMultiplyAdd(v3, u, a33);
+            long offset = ((long)panel * _k + k0) * PackedMatrix.PanelWidth;
+            if (!w.IsBf16)
+                fixed (float* b = w.F32) return b + offset; // safe outside `fixed`: packed weights live on the pinned object heap
+            fixed (ushort* b = w.Bf16) Kernel.WidenBf16(path, b + offset, widened, kc * PackedMatrix.PanelWidth);
+            return widened;
         }
-        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
-        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
-        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
-        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
-        return t;
-    }
-
-    /// <summary>Portable fallback of <see cref="Dot4x4Vector512"/> on <see cref="Vector{T}"/>.</summary>
-    private static int Dot4x4Vector(float* x0, float* x1, float* x2, float* x3,
-        float* w0, float* w1, float* w2, float* w3, int k, Span<float> sums)
-    {
-        int width = Vector<float>.Count;
-        Span<Vector<float>> acc = stackalloc Vector<float>[16];
-        float** xs = stackalloc float*[4] { x0, x1, x2, x3 };
-        float** ws = stackalloc float*[4] { w0, w1, w2, w3 };
-        int t = 0;
-        for (; t + width <= k; t += width)
-            for (int a = 0; a < 4; a++)
-            {
-                var v = Vector.Load(xs[a] + t);
-                for (int b = 0; b < 4; b++) acc[a * 4 + b] += v * Vector.Load(ws[b] + t);
-            }
-        for (int s = 0; s < 16; s++) sums[s] = Vector.Sum(acc[s]);
-        return t;
     }
 }

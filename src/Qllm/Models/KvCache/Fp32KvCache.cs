@@ -1,6 +1,10 @@
 namespace Qllm.Models.KvCache;
 
-/// <summary>The full-precision cache: per (sequence, KV head), keys and values stored transposed [headDim, capacity].</summary>
+/// <summary>
+/// The full-precision cache. Per (sequence, KV head): keys transposed [headDim, capacity] and values by row
+/// [capacity, headDim], with the capacity rounded up to a multiple of 32 (zero-filled) so that attention's
+/// 32-key blocks never read past the end.
+/// </summary>
 public sealed class Fp32KvCache : IKvCache
 {
     private readonly LayerStorage[] _layers;
@@ -29,41 +33,44 @@ public sealed class Fp32KvCache : IKvCache
 
     public void Reset() => Length = 0;
 
-    /// <summary>One layer's storage. Also used alone as the scratch cache of a forward pass without a cache.</summary>
     internal sealed class LayerStorage(int batchSize, int capacity, int numKvHeads, int headDim) : IKvCacheLayer
     {
-        private readonly float[] _keys = new float[(long)batchSize * numKvHeads * headDim * capacity];
-        private readonly float[] _values = new float[(long)batchSize * numKvHeads * headDim * capacity];
+        private readonly int _stride = IKvCacheLayer.PaddedLength(capacity);
+        private readonly float[] _keys = new float[(long)batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)];
+        private readonly float[] _values = new float[(long)batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)];
 
-        public int Capacity => capacity;
+        private int Offset(int sequence, int kvHead) => (sequence * numKvHeads + kvHead) * headDim * _stride;
 
-        private long Offset(int sequence, int kvHead) => ((long)sequence * numKvHeads + kvHead) * headDim * capacity;
-
-        public void Write(int sequence, int position, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
+        public void Write(int sequence, int position, int count, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
         {
-            if ((uint)position >= (uint)capacity)
-                throw new InvalidOperationException($"KV cache position {position} is past its capacity {capacity}.");
+            if (position < 0 || position + count > capacity)
+                throw new InvalidOperationException($"KV cache positions {position}..{position + count - 1} are past its capacity {capacity}.");
+            int kvDim = numKvHeads * headDim;
             for (int h = 0; h < numKvHeads; h++)
             {
-                long baseOffset = Offset(sequence, h) + position;
+                int offset = Offset(sequence, h);
+                // Values: contiguous rows.
+                for (int t = 0; t < count; t++)
+                    values.Slice(t * kvDim + h * headDim, headDim).CopyTo(_values.AsSpan(offset + (position + t) * headDim, headDim));
+                // Keys: transposed, a feature at a time so the writes run along positions.
                 for (int d = 0; d < headDim; d++)
                 {
-                    _keys[baseOffset + (long)d * capacity] = keys[h * headDim + d];
-                    _values[baseOffset + (long)d * capacity] = values[h * headDim + d];
+                    var row = _keys.AsSpan(offset + d * _stride + position, count);
+                    for (int t = 0; t < count; t++) row[t] = keys[t * kvDim + h * headDim + d];
                 }
             }
         }
 
         public ReadOnlySpan<float> ReadKeys(int sequence, int kvHead, int length, Span<float> scratch, out int stride)
         {
-            stride = capacity;
-            return new ReadOnlySpan<float>(_keys, (int)Offset(sequence, kvHead), headDim * capacity);
+            stride = _stride;
+            return new ReadOnlySpan<float>(_keys, Offset(sequence, kvHead), headDim * _stride);
         }
 
         public ReadOnlySpan<float> ReadValues(int sequence, int kvHead, int length, Span<float> scratch, out int stride)
         {
-            stride = capacity;
-            return new ReadOnlySpan<float>(_values, (int)Offset(sequence, kvHead), headDim * capacity);
+            stride = headDim;
+            return new ReadOnlySpan<float>(_values, Offset(sequence, kvHead), headDim * _stride);
         }
     }
 }

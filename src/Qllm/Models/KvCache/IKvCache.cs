@@ -22,19 +22,26 @@ public interface IKvCache
     void Reset();
 }
 
-/// <summary>One layer's keys and values, for every sequence and KV head.</summary>
+/// <summary>
+/// One layer's keys and values, for every sequence and KV head. Reads return keys transposed and values
+/// by row, the layouts in which both attention products (Q·Kᵀ and P·V) vectorise over a register tile.
+/// Every read covers <see cref="PaddedLength"/>(length) positions; those past <c>length</c> must be finite
+/// (zero in a fresh cache), as attention multiplies them by zero weights.
+/// </summary>
 public interface IKvCacheLayer
 {
-    /// <summary>Stores one token's keys and values (each numKvHeads × headDim) at a position.</summary>
-    void Write(int sequence, int position, ReadOnlySpan<float> keys, ReadOnlySpan<float> values);
+    /// <summary>Stores <paramref name="count"/> consecutive positions from <paramref name="position"/>: rows of numKvHeads × headDim.</summary>
+    void Write(int sequence, int position, int count, ReadOnlySpan<float> keys, ReadOnlySpan<float> values);
 
     /// <summary>
-    /// Keys of one (sequence, KV head) for positions [0, length), transposed: element (d, j) lies at
-    /// d·stride + j. Transposed storage lets attention vectorise over positions even for tiny heads.
-    /// The result is either the cache's own memory or <paramref name="scratch"/> (headDim × length).
+    /// Keys of one (sequence, KV head) for positions [0, length), transposed: element (d, j) at d·stride + j.
+    /// The result is the cache's own memory or <paramref name="scratch"/> (headDim × PaddedLength(length)).
     /// </summary>
     ReadOnlySpan<float> ReadKeys(int sequence, int kvHead, int length, Span<float> scratch, out int stride);
 
-    /// <summary>Values, laid out like <see cref="ReadKeys"/>.</summary>
+    /// <summary>Values by position: element (j, d) at j·stride + d, for the same padded range.</summary>
     ReadOnlySpan<float> ReadValues(int sequence, int kvHead, int length, Span<float> scratch, out int stride);
+
+    /// <summary>Attention reads keys in blocks of 32 positions: lengths are rounded up to that.</summary>
+    public static int PaddedLength(int length) => (length + 31) / 32 * 32;
 }

@@ -1,68 +1,176 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Qllm.Models.KvCache;
 using Qllm.Tensors;
+using Qllm.Tensors.Kernels;
 
 namespace Qllm.Models.Layers;
 
 /// <summary>
-/// Causal scaled-dot-product attention with grouped-query heads (Ainslie et al. 2023), reading keys
-/// and values from a KV cache that already holds this call's tokens. Query head h uses KV head
-/// h / (numHeads / numKvHeads), as HF's repeat_kv does. One query row at a time, so no T×T matrix
-/// is ever formed; the score row is vectorised over key positions (keys are stored transposed).
+/// Causal scaled-dot-product attention with grouped-query heads (Ainslie et al. 2023), tiled as in
+/// FlashAttention (Dao et al. 2022): for a tile of 8 queries, keys are visited in blocks of 32; the scores
+/// S = Q·Kᵀ (8×32) come from the GEMM micro-kernel (keys are cached transposed), a running maximum and sum
+/// per query give the softmax online, and O += P·V uses the micro-kernel again (values cached by row).
+/// No T×T matrix exists at any point. Query head h reads KV head h / (numHeads / numKvHeads), as HF's repeat_kv.
 /// </summary>
-public static class CausalAttention
+public static unsafe class CausalAttention
 {
+    private const int QueryTile = 8;
+    private const int KeyBlock = 32;
+
     public readonly record struct Shape(int Batch, int SeqLen, int StartPosition, int NumHeads, int NumKvHeads, int HeadDim, int? SlidingWindow)
     {
         public int QDim => NumHeads * HeadDim;
     }
 
     /// <param name="queries">[batch·seqLen, numHeads·headDim], RoPE already applied.</param>
+    /// <param name="cache">Holds this call's keys and values at positions [StartPosition, StartPosition + SeqLen).</param>
     /// <param name="output">[batch·seqLen, numHeads·headDim].</param>
     public static void Run(float[] queries, IKvCacheLayer cache, Shape shape, float[] output)
     {
+        int tiles = (shape.SeqLen + QueryTile - 1) / QueryTile;
+        int heads = shape.Batch * shape.NumHeads;
+        // Enough tasks to balance the threads; a task takes every slots-th tile, so causal work evens out.
+        int slots = Math.Clamp(4 * Compute.Threads / heads, 1, tiles);
         int total = shape.StartPosition + shape.SeqLen;
-        long work = (long)shape.Batch * shape.NumHeads * shape.SeqLen * total * shape.HeadDim;
-        Compute.For(shape.Batch * shape.NumHeads, work > 1 << 16,
-            task => Head(queries, cache, shape, output, task / shape.NumHeads, task % shape.NumHeads));
+        long work = (long)heads * shape.SeqLen * total * shape.HeadDim;
+        var path = KernelSelector.Current;
+        Compute.For(heads * slots, work > 1 << 16, task =>
+        {
+            int head = task / slots;
+            HeadTiles(queries, cache, shape, output, head / shape.NumHeads, head % shape.NumHeads, task % slots, slots, path);
+        });
     }
 
-    private static void Head(float[] queries, IKvCacheLayer cache, Shape s, float[] output, int sequence, int head)
+    private static void HeadTiles(float[] queries, IKvCacheLayer cache, Shape s, float[] output, int sequence, int head,
+        int firstTile, int tileStep, KernelPath path)
     {
-        int hd = s.HeadDim;
-        int total = s.StartPosition + s.SeqLen;
+        int hd = s.HeadDim, total = s.StartPosition + s.SeqLen, padded = IKvCacheLayer.PaddedLength(total);
         int kvHead = head / (s.NumHeads / s.NumKvHeads);
         float scale = 1f / MathF.Sqrt(hd);
-        float[] keyScratch = ArrayPool<float>.Shared.Rent(hd * total);
-        float[] valueScratch = ArrayPool<float>.Shared.Rent(hd * total);
-        float[] scores = ArrayPool<float>.Shared.Rent(total);
+        var pool = ArrayPool<float>.Shared;
+        float[] keyScratch = pool.Rent(hd * padded), valueScratch = pool.Rent(hd * padded);
+        float[] work = pool.Rent(QueryTile * hd * 2 + QueryTile * KeyBlock * 2 + 2 * QueryTile);
         try
         {
             var keys = cache.ReadKeys(sequence, kvHead, total, keyScratch, out int keyStride);
             var values = cache.ReadValues(sequence, kvHead, total, valueScratch, out int valueStride);
-            for (int t = 0; t < s.SeqLen; t++)
+            fixed (float* k = keys, v = values, q = queries, o = output, buffers = work)
             {
-                int position = s.StartPosition + t;
-                int first = s.SlidingWindow is int window ? Math.Max(0, position - window + 1) : 0;
-                int count = position + 1 - first;
-                int row = (sequence * s.SeqLen + t) * s.QDim + head * hd;
-                var q = new ReadOnlySpan<float>(queries, row, hd);
-                var score = scores.AsSpan(0, count);
-                score.Clear();
-                for (int d = 0; d < hd; d++)
-                    TensorPrimitives.MultiplyAdd(keys.Slice(d * keyStride + first, count), q[d] * scale, score, score);
-                Elementwise.Softmax(score);
-                var o = output.AsSpan(row, hd);
-                for (int d = 0; d < hd; d++)
-                    o[d] = TensorPrimitives.Dot(score, values.Slice(d * valueStride + first, count));
+                float* qPack = buffers, acc = qPack + QueryTile * hd, scores = acc + QueryTile * hd,
+                    pPack = scores + QueryTile * KeyBlock, max = pPack + QueryTile * KeyBlock, sum = max + QueryTile;
+                int tiles = (s.SeqLen + QueryTile - 1) / QueryTile;
+                for (int tile = firstTile; tile < tiles; tile += tileStep)
+                {
+                    int t0 = tile * QueryTile, rows = Math.Min(QueryTile, s.SeqLen - t0);
+                    long rowBase = (long)(sequence * s.SeqLen + t0) * s.QDim + head * hd;
+                    PackQueries(q + rowBase, s.QDim, rows, hd, scale, qPack);
+                    new Span<float>(acc, QueryTile * hd).Clear();
+                    new Span<float>(max, QueryTile).Fill(float.NegativeInfinity);
+                    new Span<float>(sum, QueryTile).Clear();
+
+                    int firstPosition = s.StartPosition + t0, lastPosition = firstPosition + rows - 1;
+                    int lowest = s.SlidingWindow is int window ? Math.Max(0, firstPosition - window + 1) : 0;
+                    for (int j0 = lowest / KeyBlock * KeyBlock; j0 <= lastPosition; j0 += KeyBlock)
+                    {
+                        Kernel.Tile8x32(path, qPack, k + j0, keyStride, hd, scores, KeyBlock, accumulate: false);
+                        OnlineSoftmax(scores, pPack, acc, max, sum, rows, hd, firstPosition, j0, s.SlidingWindow);
+                        AccumulateValues(path, pPack, v + (long)j0 * valueStride, valueStride, hd, acc);
+                    }
+                    for (int i = 0; i < rows; i++)
+                        TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + i * hd, hd), 1f / sum[i],
+                            new Span<float>(o + rowBase + (long)i * s.QDim, hd));
+                }
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(keyScratch);
-            ArrayPool<float>.Shared.Return(valueScratch);
-            ArrayPool<float>.Shared.Return(scores);
+            pool.Return(keyScratch);
+            pool.Return(valueScratch);
+            pool.Return(work);
+        }
+    }
+
+    /// <summary>Queries of the tile, pre-scaled by 1/√d, k-major (8 values per feature); missing rows are zero.</summary>
+    private static void PackQueries(float* q, int rowStride, int rows, int hd, float scale, float* pack)
+    {
+        for (int i = 0; i < QueryTile; i++)
+            for (int d = 0; d < hd; d++)
+                pack[d * QueryTile + i] = i < rows ? q[(long)i * rowStride + d] * scale : 0f;
+    }
+
+    /// <summary>
+    /// Masks the block's scores (causal, sliding window), folds them into each row's running max m and sum l,
+    /// rescales the accumulated output by exp(m_old − m_new), and leaves P = exp(S − m_new) packed k-major.
+    /// </summary>
+    private static void OnlineSoftmax(float* scores, float* pPack, float* acc, float* max, float* sum, int rows, int hd,
+        int firstPosition, int j0, int? window)
+    {
+        for (int i = 0; i < QueryTile; i++)
+        {
+            var row = new Span<float>(scores + i * KeyBlock, KeyBlock);
+            int position = firstPosition + i;
+            int low = window is int w ? position - w + 1 : 0;
+            if (i >= rows || position < j0 || low > j0 + KeyBlock - 1)
+            {
+                row.Clear(); // no visible key in this block for this row
+                for (int jj = 0; jj < KeyBlock; jj++) pPack[jj * QueryTile + i] = 0f;
+                continue;
+            }
+            if (position < j0 + KeyBlock - 1) row[(position - j0 + 1)..].Fill(float.NegativeInfinity);
+            if (low > j0) row[..(low - j0)].Fill(float.NegativeInfinity);
+
+            float* r = scores + i * KeyBlock;
+            float blockMax = float.NegativeInfinity;
+            for (int jj = 0; jj < KeyBlock; jj++) blockMax = MathF.Max(blockMax, r[jj]);
+            float newMax = MathF.Max(max[i], blockMax);
+            float correction = MathF.Exp(max[i] - newMax); // 0 on the first visible block (max = −∞)
+            float blockSum;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // A 32-key row is two registers: exp inline rather than through per-call span machinery.
+                var m = Vector512.Create(newMax);
+                var p0 = Vector512.Exp(Vector512.Load(r) - m);
+                var p1 = Vector512.Exp(Vector512.Load(r + 16) - m);
+                p0.Store(r);
+                p1.Store(r + 16);
+                blockSum = Vector512.Sum(p0 + p1);
+            }
+            else
+            {
+                TensorPrimitives.Subtract(row, newMax, row);
+                TensorPrimitives.Exp(row, row);
+                blockSum = TensorPrimitives.Sum(row);
+            }
+            sum[i] = sum[i] * correction + blockSum;
+            max[i] = newMax;
+            if (correction != 1f) TensorPrimitives.Multiply(new Span<float>(acc + i * hd, hd), correction, new Span<float>(acc + i * hd, hd));
+            for (int jj = 0; jj < KeyBlock; jj++) pPack[jj * QueryTile + i] = row[jj];
+        }
+    }
+
+    /// <summary>acc[8, hd] += P[8, 32] · V[32, hd], 32 features at a time through the micro-kernel; narrow heads by rows.</summary>
+    private static void AccumulateValues(KernelPath path, float* pPack, float* v, int valueStride, int hd, float* acc)
+    {
+        int d0 = 0;
+        for (; d0 + 32 <= hd; d0 += 32)
+            Kernel.Tile8x32(path, pPack, v + d0, valueStride, KeyBlock, acc + d0, hd, accumulate: true);
+        if (d0 == hd) return;
+        for (int jj = 0; jj < KeyBlock; jj++)
+        {
+            float* valueRow = v + (long)jj * valueStride;
+            for (int i = 0; i < QueryTile; i++)
+            {
+                float p = pPack[jj * QueryTile + i];
+                if (p == 0f) continue;
+                float* a = acc + i * hd;
+                int d = d0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; d + 8 <= hd; d += 8)
+                        Vector256.FusedMultiplyAdd(Vector256.Create(p), Vector256.Load(valueRow + d), Vector256.Load(a + d)).Store(a + d);
+                for (; d < hd; d++) a[d] += p * valueRow[d];
+            }
         }
     }
 }

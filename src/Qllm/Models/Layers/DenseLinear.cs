@@ -2,9 +2,15 @@ using Qllm.Tensors;
 
 namespace Qllm.Models.Layers;
 
-/// <summary>A full-precision linear layer: weight [out, in] row-major (the nn.Linear layout) and an optional bias.</summary>
+/// <summary>
+/// A full-precision linear layer: weight [out, in] row-major (the nn.Linear layout) and an optional bias.
+/// The GEMM reads a packed copy made on first use; code that edits <see cref="Weight"/> in place afterwards
+/// must call <see cref="WeightChanged"/>.
+/// </summary>
 public sealed class DenseLinear : ILinear
 {
+    private PackedMatrix? _packed;
+
     public float[] Weight { get; }
     public float[]? Bias { get; }
     public int InFeatures { get; }
@@ -27,6 +33,11 @@ public sealed class DenseLinear : ILinear
     public long StorageBytes => 4L * ParameterCount;
     public long ParameterCount => Weight.Length + (Bias?.Length ?? 0);
 
+    public PackedMatrix Packed => LazyInitializer.EnsureInitialized(ref _packed, () => PackedMatrix.Pack(Weight, OutFeatures, InFeatures));
+
+    /// <summary>Drops the packed copy after <see cref="Weight"/> was modified in place.</summary>
+    public void WeightChanged() => _packed = null;
+
     public void Forward(ReadOnlySpan<float> input, Span<float> output, int rows) =>
-        Gemm.MultiplyTransposed(input, Weight, output, rows, OutFeatures, InFeatures, Bias);
+        Gemm.Multiply(input, rows, Packed, output, Bias);
 }

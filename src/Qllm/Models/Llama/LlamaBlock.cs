@@ -64,12 +64,14 @@ public sealed class LlamaBlock : IDecoderBlock
             var cache = context.Cache.Layer(Index);
             for (int r = 0; r < rows; r++)
             {
-                int sequence = r / context.SeqLen, position = context.StartPosition + r % context.SeqLen;
-                var qRow = q.AsSpan(r * c.QDim, c.QDim);
-                var kRow = k.AsSpan(r * c.KvDim, c.KvDim);
-                _rope.Apply(qRow, c.NumHeads, position);
-                _rope.Apply(kRow, c.NumKvHeads, position);
-                cache.Write(sequence, position, kRow, v.AsSpan(r * c.KvDim, c.KvDim));
+                int position = context.StartPosition + r % context.SeqLen;
+                _rope.Apply(q.AsSpan(r * c.QDim, c.QDim), c.NumHeads, position);
+                _rope.Apply(k.AsSpan(r * c.KvDim, c.KvDim), c.NumKvHeads, position);
+            }
+            for (int b = 0; b < context.Batch; b++)
+            {
+                int rowsOfSequence = context.SeqLen * c.KvDim;
+                cache.Write(b, context.StartPosition, context.SeqLen, k.AsSpan(b * rowsOfSequence, rowsOfSequence), v.AsSpan(b * rowsOfSequence, rowsOfSequence));
             }
             var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition,
                 c.NumHeads, c.NumKvHeads, c.HeadDim, c.SlidingWindow);

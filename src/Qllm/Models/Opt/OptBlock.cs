@@ -63,8 +63,8 @@ public sealed class OptBlock : IDecoderBlock
             KProj.Forward(attentionInput, k, rows);
             VProj.Forward(attentionInput, v, rows);
             var cache = context.Cache.Layer(Index);
-            for (int r = 0; r < rows; r++)
-                cache.Write(r / context.SeqLen, context.StartPosition + r % context.SeqLen, k.AsSpan(r * d, d), v.AsSpan(r * d, d));
+            for (int b = 0; b < context.Batch; b++)
+                cache.Write(b, context.StartPosition, context.SeqLen, k.AsSpan(b * context.SeqLen * d, context.SeqLen * d), v.AsSpan(b * context.SeqLen * d, context.SeqLen * d));
             var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition, c.NumHeads, c.NumHeads, c.HeadDim, null);
             CausalAttention.Run(q, cache, shape, attention);
             OutProj.Forward(attention, normed, rows);

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Qllm.Benchmarks;
+using Qllm.Cli.Infrastructure;
+using Qllm.Common;
+using Qllm.Models;
+using Qllm.Tensors;
+using Qllm.Tensors.Kernels;
+
+namespace Qllm.Cli.Commands;
+
+/// <summary><c>qllm bench</c>: kernel and model speed, printed as JSON (bench/compare.sh sets them against anchors).</summary>
+public static class BenchCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure kernel and model speed; prints JSON. See bench/compare.sh for the anchors (OpenBLAS, PyTorch, memory bandwidth).");
+        command.Subcommands.Add(GemmCommand());
+        command.Subcommands.Add(ModelCommand("prefill", "Tokens per second of a forward pass over one sequence (as perplexity runs it)."));
+        command.Subcommands.Add(ModelCommand("decode", "Tokens per second of one-token decode steps through the KV cache."));
+        command.Subcommands.Add(BandwidthCommand());
+        return command;
+    }
+
+    private static Option<int> Threads() => CommonOptions.Threads();
+
+    private static Option<string> DType() => new("--dtype") { Description = "Weight storage: f32 or bf16 (widened to fp32 in the kernel).", DefaultValueFactory = _ => "f32" };
+
+    private static bool ParseBf16(string dtype) => dtype switch
+    {
+        "f32" => false,
+        "bf16" => true,
+        _ => throw new QllmException($"--dtype: '{dtype}' is not one of f32, bf16."),
+    };
+
+    private static JsonObject Header(string what, int threads) => new()
+    {
+        ["bench"] = what,
+        ["kernel_path"] = KernelSelector.Current.ToString(),
+        ["threads"] = threads,
+        ["environment"] = ModelSession.Environment(threads),
+    };
+
+    private static Command GemmCommand()
+    {
+        var m = new Option<int>("--m") { Description = "Rows of X (tokens).", DefaultValueFactory = _ => 2048 };
+        var n = new Option<int>("--n") { Description = "Rows of W (output features).", DefaultValueFactory = _ => 2048 };
+        var k = new Option<int>("--k") { Description = "Columns of X and W (input features).", DefaultValueFactory = _ => 2048 };
+        var dtype = DType();
+        var threads = Threads();
+        var command = new Command("gemm", "GFLOPS of Y = X·Wᵀ (W packed once, as a layer holds it).") { m, n, k, dtype, threads };
+        command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
+        {
+            int mm = result.GetValue(m), nn = result.GetValue(n), kk = result.GetValue(k);
+            if (mm < 1 || nn < 1 || kk < 1) throw new QllmException("--m, --n and --k must be positive.");
+            Compute.Threads = result.GetValue(threads);
+            var (gflops, timing) = KernelBenchmarks.Gemm(mm, nn, kk, ParseBf16(result.GetValue(dtype)!));
+            var json = Header("gemm", Compute.Threads);
+            json["m"] = mm; json["n"] = nn; json["k"] = kk; json["dtype"] = result.GetValue(dtype);
+            json["gflops"] = gflops; json["median_s"] = timing.MedianSeconds; json["best_s"] = timing.BestSeconds; json["repeats"] = timing.Repeats;
+            Console.WriteLine(json.ToJsonString(Indented));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command ModelCommand(string name, string description)
+    {
+        var shape = new Option<string>("--shape") { Description = $"Random-weight model shape: {string.Join(", ", RandomModels.Shapes.Keys)}.", DefaultValueFactory = _ => "llama-110m" };
+        var seqLen = new Option<int>("--seqlen") { Description = "Sequence length (prefill).", DefaultValueFactory = _ => 512 };
+        var tokens = new Option<int>("--tokens") { Description = "Decode steps (decode).", DefaultValueFactory = _ => 256 };
+        var dtype = DType();
+        var threads = Threads();
+        var command = new Command(name, description) { shape, seqLen, tokens, dtype, threads };
+        command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
+        {
+            Compute.Threads = result.GetValue(threads);
+            bool bf16 = ParseBf16(result.GetValue(dtype)!);
+            var model = RandomModels.Create(result.GetValue(shape)!, bf16: bf16);
+            var json = Header(name, Compute.Threads);
+            json["shape"] = result.GetValue(shape); json["dtype"] = result.GetValue(dtype);
+            json["parameters"] = model.ParameterCount; json["weight_bytes"] = model.WeightBytes;
+            if (name == "prefill")
+            {
+                int t = result.GetValue(seqLen);
+                if (t < 1 || t > model.Config.MaxPositions) throw new QllmException($"--seqlen must be between 1 and {model.Config.MaxPositions}.");
+                var (tps, timing) = KernelBenchmarks.Prefill(model, t);
+                json["seqlen"] = t; json["tokens_per_s"] = tps; json["median_s"] = timing.MedianSeconds; json["repeats"] = timing.Repeats;
+            }
+            else
+            {
+                int t = result.GetValue(tokens);
+                if (t < 1 || t >= model.Config.MaxPositions) throw new QllmException($"--tokens must be between 1 and {model.Config.MaxPositions - 1}.");
+                var (tps, seconds) = KernelBenchmarks.Decode(model, t);
+                json["tokens"] = t; json["tokens_per_s"] = tps; json["seconds"] = seconds;
+                json["bytes_per_token"] = model.DecodeBytesPerToken;
+                json["weight_gb_per_s"] = model.DecodeBytesPerToken * tps / 1e9;
+            }
+            Console.WriteLine(json.ToJsonString(Indented));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command BandwidthCommand()
+    {
+        var megabytes = new Option<int>("--megabytes") { Description = "Buffer size (far larger than the caches).", DefaultValueFactory = _ => 1024 };
+        var threads = Threads();
+        var command = new Command("bandwidth", "Streaming-read memory bandwidth (GB/s): the ceiling for decode.") { megabytes, threads };
+        command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
+        {
+            Compute.Threads = result.GetValue(threads);
+            var json = Header("bandwidth", Compute.Threads);
+            json["bytes"] = (long)result.GetValue(megabytes) << 20;
+            json["read_gb_per_s"] = KernelBenchmarks.ReadBandwidth((long)result.GetValue(megabytes) << 20);
+            Console.WriteLine(json.ToJsonString(Indented));
+            return 0;
+        }));
+        return command;
+    }
+}

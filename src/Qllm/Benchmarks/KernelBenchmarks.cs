@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using Qllm.Models;
+using Qllm.Tensors;
+
+namespace Qllm.Benchmarks;
+
+/// <summary>One timing: the median of repeated runs after warm-up, with what was measured.</summary>
+public sealed record Timing(double MedianSeconds, double BestSeconds, int Repeats);
+
+/// <summary>
+/// The measurements behind <c>qllm bench</c>. Each runs warm-up iterations first, then reports the median
+/// (and best) of several timed repeats, so figures are comparable with the anchors of bench/compare.sh.
+/// </summary>
+public static class KernelBenchmarks
+{
+    public static Timing Time(Action action, int repeats, double minSeconds = 0.5)
+    {
+        action(); // warm-up: JIT, packing, page faults
+        var samples = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (samples.Count < repeats || total.Elapsed.TotalSeconds < minSeconds)
+        {
+            var clock = Stopwatch.StartNew();
+            action();
+            samples.Add(clock.Elapsed.TotalSeconds);
+            if (samples.Count >= 1000) break;
+        }
+        samples.Sort();
+        return new Timing(samples[samples.Count / 2], samples[0], samples.Count);
+    }
+
+    /// <summary>GFLOPS of Y = X·Wᵀ for m×k by n×k, with W packed once (as a layer holds it).</summary>
+    public static (double Gflops, Timing Timing) Gemm(int m, int n, int k, bool bf16, int repeats = 5)
+    {
+        var random = new Random(1);
+        float[] x = Enumerable.Range(0, m * k).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        float[] w = Enumerable.Range(0, n * k).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var packed = PackedMatrix.Pack(w, n, k, bf16);
+        var y = new float[m * n];
+        var timing = Time(() => Tensors.Gemm.Multiply(x, m, packed, y), repeats);
+        return (2.0 * m * n * k / timing.MedianSeconds / 1e9, timing);
+    }
+
+    /// <summary>Tokens per second of a cache-less forward pass over one sequence (prefill, as perplexity does it).</summary>
+    public static (double TokensPerSecond, Timing Timing) Prefill(CausalLanguageModel model, int seqLen, int repeats = 3)
+    {
+        int[] tokens = Enumerable.Range(0, seqLen).Select(i => 3 + i * 7919 % (model.Config.VocabSize - 3)).ToArray();
+        var timing = Time(() => model.Forward(tokens, 1, seqLen), repeats, minSeconds: 1);
+        return (seqLen / timing.MedianSeconds, timing);
+    }
+
+    /// <summary>Tokens per second of one-token decode steps through the KV cache, after a one-token prompt.</summary>
+    public static (double TokensPerSecond, double Seconds) Decode(CausalLanguageModel model, int tokens)
+    {
+        var logits = new float[model.Config.VocabSize];
+        void Run(int count)
+        {
+            var cache = model.CreateKvCache(1, count + 1);
+            int token = 1;
+            for (int i = 0; i < count; i++)
+            {
+                float[] hidden = model.ForwardHidden([token], 1, 1, cache);
+                model.Logits(hidden, logits, 1);
+                token = 3 + i % (model.Config.VocabSize - 3);
+            }
+        }
+        Run(Math.Min(tokens, 16)); // warm-up
+        var clock = Stopwatch.StartNew();
+        Run(tokens);
+        double seconds = clock.Elapsed.TotalSeconds;
+        return (tokens / seconds, seconds);
+    }
+
+    /// <summary>
+    /// Streaming-read bandwidth (GB/s) over a buffer far larger than the caches, on all compute threads:
+    /// the ceiling for decode, which must read every weight once per token.
+    /// </summary>
+    public static unsafe double ReadBandwidth(long bytes = 1L << 30, int repeats = 5)
+    {
+        int floats = (int)(bytes / 4);
+        var buffer = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+        buffer.AsSpan().Fill(1f);
+        int threads = Compute.Threads;
+        double best = 0;
+        fixed (float* p = buffer)
+        {
+            float* basePointer = p;
+            for (int r = 0; r < repeats; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    long start = (long)floats * t / threads, end = (long)floats * (t + 1) / threads;
+                    var sum = Vector512<float>.Zero;
+                    for (long i = start; i + 16 <= end; i += 16) sum += Vector512.Load(basePointer + i);
+                    if (Vector512.Sum(sum) == -1f) Console.Write(""); // keep the loop alive
+                });
+                best = Math.Max(best, bytes / clock.Elapsed.TotalSeconds / 1e9);
+            }
+        }
+        return best;
+    }
+}

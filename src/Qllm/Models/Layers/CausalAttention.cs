@@ -51,7 +51,7 @@ public static unsafe class CausalAttention
         float scale = 1f / MathF.Sqrt(hd);
         var pool = ArrayPool<float>.Shared;
         float[] keyScratch = pool.Rent(hd * padded), valueScratch = pool.Rent(hd * padded);
-        float[] work = pool.Rent(QueryTile * hd * 2 + QueryTile * KeyBlock * 2 + 2 * QueryTile);
+        float[] work = pool.Rent(QueryTile * hd * 2 + QueryTile * KeyBlock + 2 * QueryTile);
         try
         {
             var keys = cache.ReadKeys(sequence, kvHead, total, keyScratch, out int keyStride);
@@ -59,7 +59,7 @@ public static unsafe class CausalAttention
             fixed (float* k = keys, v = values, q = queries, o = output, buffers = work)
             {
                 float* qPack = buffers, acc = qPack + QueryTile * hd, scores = acc + QueryTile * hd,
-                    pPack = scores + QueryTile * KeyBlock, max = pPack + QueryTile * KeyBlock, sum = max + QueryTile;
+                    max = scores + QueryTile * KeyBlock, sum = max + QueryTile;
                 int tiles = (s.SeqLen + QueryTile - 1) / QueryTile;
                 for (int tile = firstTile; tile < tiles; tile += tileStep)
                 {
@@ -75,8 +75,8 @@ public static unsafe class CausalAttention
                     for (int j0 = lowest / KeyBlock * KeyBlock; j0 <= lastPosition; j0 += KeyBlock)
                     {
                         Kernel.Tile8x32(path, qPack, k + j0, keyStride, hd, scores, KeyBlock, accumulate: false);
-                        OnlineSoftmax(scores, pPack, acc, max, sum, rows, hd, firstPosition, j0, s.SlidingWindow);
-                        AccumulateValues(path, pPack, v + (long)j0 * valueStride, valueStride, hd, acc);
+                        OnlineSoftmax(scores, acc, max, sum, rows, hd, firstPosition, j0, s.SlidingWindow);
+                        AccumulateValues(path, scores, v + (long)j0 * valueStride, valueStride, hd, acc);
                     }
                     for (int i = 0; i < rows; i++)
                         TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + i * hd, hd), 1f / sum[i],
@@ -102,9 +102,9 @@ public static unsafe class CausalAttention
 
     /// <summary>
     /// Masks the block's scores (causal, sliding window), folds them into each row's running max m and sum l,
-    /// rescales the accumulated output by exp(m_old − m_new), and leaves P = exp(S − m_new) packed k-major.
+    /// rescales the accumulated output by exp(m_old − m_new), and leaves P = exp(S − m_new) in place of S.
     /// </summary>
-    private static void OnlineSoftmax(float* scores, float* pPack, float* acc, float* max, float* sum, int rows, int hd,
+    private static void OnlineSoftmax(float* scores, float* acc, float* max, float* sum, int rows, int hd,
         int firstPosition, int j0, int? window)
     {
         for (int i = 0; i < QueryTile; i++)
@@ -115,15 +115,13 @@ public static unsafe class CausalAttention
             if (i >= rows || position < j0 || low > j0 + KeyBlock - 1)
             {
                 row.Clear(); // no visible key in this block for this row
-                for (int jj = 0; jj < KeyBlock; jj++) pPack[jj * QueryTile + i] = 0f;
                 continue;
             }
             if (position < j0 + KeyBlock - 1) row[(position - j0 + 1)..].Fill(float.NegativeInfinity);
             if (low > j0) row[..(low - j0)].Fill(float.NegativeInfinity);
 
             float* r = scores + i * KeyBlock;
-            float blockMax = float.NegativeInfinity;
-            for (int jj = 0; jj < KeyBlock; jj++) blockMax = MathF.Max(blockMax, r[jj]);
+            float blockMax = Vector512.IsHardwareAccelerated ? HorizontalMax(Vector512.Max(Vector512.Load(r), Vector512.Load(r + 16))) : TensorPrimitives.Max(row);
             float newMax = MathF.Max(max[i], blockMax);
             float correction = MathF.Exp(max[i] - newMax); // 0 on the first visible block (max = −∞)
             float blockSum;
@@ -146,23 +144,29 @@ public static unsafe class CausalAttention
             sum[i] = sum[i] * correction + blockSum;
             max[i] = newMax;
             if (correction != 1f) TensorPrimitives.Multiply(new Span<float>(acc + i * hd, hd), correction, new Span<float>(acc + i * hd, hd));
-            for (int jj = 0; jj < KeyBlock; jj++) pPack[jj * QueryTile + i] = row[jj];
         }
     }
 
-    /// <summary>acc[8, hd] += P[8, 32] · V[32, hd], 32 features at a time through the micro-kernel; narrow heads by rows.</summary>
-    private static void AccumulateValues(KernelPath path, float* pPack, float* v, int valueStride, int hd, float* acc)
+    private static float HorizontalMax(Vector512<float> v)
+    {
+        var half = Vector256.Max(v.GetLower(), v.GetUpper());
+        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        return MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
+    }
+
+    /// <summary>acc[8, hd] += P[8, 32] · V[32, hd] (P row-major), 32 features at a time through the micro-kernel; narrow heads by rows.</summary>
+    private static void AccumulateValues(KernelPath path, float* probabilities, float* v, int valueStride, int hd, float* acc)
     {
         int d0 = 0;
         for (; d0 + 32 <= hd; d0 += 32)
-            Kernel.Tile8x32(path, pPack, v + d0, valueStride, KeyBlock, acc + d0, hd, accumulate: true);
+            Kernel.Tile8x32Strided(path, probabilities, KeyBlock, 1, v + d0, valueStride, KeyBlock, acc + d0, hd, accumulate: true);
         if (d0 == hd) return;
         for (int jj = 0; jj < KeyBlock; jj++)
         {
             float* valueRow = v + (long)jj * valueStride;
             for (int i = 0; i < QueryTile; i++)
             {
-                float p = pPack[jj * QueryTile + i];
+                float p = probabilities[i * KeyBlock + jj];
                 if (p == 0f) continue;
                 float* a = acc + i * hd;
                 int d = d0;

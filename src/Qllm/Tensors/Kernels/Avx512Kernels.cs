@@ -40,6 +40,36 @@ internal static unsafe class Avx512Kernels
         Store(c, ldc, 6, c60, c61, accumulate); Store(c, ldc, 7, c70, c71, accumulate);
     }
 
+    /// <summary>
+    /// <see cref="Tile8x32"/> with A read in place: row i, step p at a[i·rowStride + p·kStride]. Broadcasts load a
+    /// single float from any address, so a row-major A (attention's probabilities) needs no transposing copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile8x32Strided(float* a, int rowStride, int kStride, float* b, int ldb, int kc, float* c, int ldc, bool accumulate)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default,
+            c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride,
+            a4 = a + 4 * rowStride, a5 = a + 5 * rowStride, a6 = a + 6 * rowStride, a7 = a + 7 * rowStride;
+        for (int p = 0, at = 0; p < kc; p++, at += kStride, b += ldb)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a0[at]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[at]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[at]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[at]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[at]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[at]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a6[at]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a7[at]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+        }
+        Store(c, ldc, 0, c00, c01, accumulate); Store(c, ldc, 1, c10, c11, accumulate);
+        Store(c, ldc, 2, c20, c21, accumulate); Store(c, ldc, 3, c30, c31, accumulate);
+        Store(c, ldc, 4, c40, c41, accumulate); Store(c, ldc, 5, c50, c51, accumulate);
+        Store(c, ldc, 6, c60, c61, accumulate); Store(c, ldc, 7, c70, c71, accumulate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, int ldc, int row, Vector512<float> left, Vector512<float> right, bool accumulate)
     {

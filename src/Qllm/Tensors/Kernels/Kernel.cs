@@ -13,6 +13,21 @@ internal static unsafe class Kernel
         }
     }
 
+    /// <summary>8×32 tile with A at a[i·rowStride + p·kStride] (row-major A: rowStride = kc's row length, kStride = 1).</summary>
+    public static void Tile8x32Strided(KernelPath path, float* a, int rowStride, int kStride, float* b, int ldb, int kc, float* c, int ldc, bool accumulate)
+    {
+        if (path == KernelPath.Avx512)
+        {
+            Avx512Kernels.Tile8x32Strided(a, rowStride, kStride, b, ldb, kc, c, ldc, accumulate);
+            return;
+        }
+        // Other paths: gather A k-major (8 values per step) on the stack, then the packed kernel.
+        float* packed = stackalloc float[8 * kc];
+        for (int p = 0; p < kc; p++)
+            for (int i = 0; i < 8; i++) packed[p * 8 + i] = a[i * rowStride + p * kStride];
+        Tile8x32(path, packed, b, ldb, kc, c, ldc, accumulate);
+    }
+
     public static void Gemv32(KernelPath path, float* x, float* panel, int k, float* y)
     {
         switch (path)

@@ -1,17 +1,24 @@
+using System.Diagnostics;
+
 namespace Qllm.Tensors;
 
 /// <summary>
 /// A fork-join pool for the kernels' short parallel loops. A decode step runs ~100 of them, each only tens of
-/// microseconds long, where Parallel.For's scheduling and wake-up cost a noticeable share. Here the workers
-/// are dedicated threads that spin briefly (ManualResetEventSlim's spin phase) before blocking, the caller
-/// works too, and indices are handed out with one atomic increment each. One loop runs at a time; a caller
-/// that finds the pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
+/// microseconds long, so Parallel.For's scheduling and a sleeping thread's wake-up would cost a noticeable share.
+/// Here the workers are dedicated threads that spin on a generation counter for a while after each loop (the
+/// next one usually follows within microseconds) and only then sleep on an event; the caller works too, and
+/// indices are handed out with one atomic increment each. One loop runs at a time: a caller that finds the
+/// pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
 /// </summary>
 internal sealed class WorkerPool
 {
-    private int _busy; // 0 or 1; not a Monitor, which would let a loop nested on the calling thread re-enter
-    private readonly ManualResetEventSlim[] _start;
+    private static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs of spinning before sleeping
+
+    private readonly SemaphoreSlim[] _wake;
+    private readonly int[] _sleeping;
     private readonly CountdownEvent _done;
+    private int _busy; // 0 or 1; not a Monitor, which would let a loop nested on the calling thread re-enter
+    private int _generation;
     private Action<int>? _body;
     private int _count;
     private int _next;
@@ -22,11 +29,12 @@ internal sealed class WorkerPool
     public WorkerPool(int workers)
     {
         Workers = workers;
-        _start = new ManualResetEventSlim[workers];
+        _wake = new SemaphoreSlim[workers];
+        _sleeping = new int[workers];
         _done = new CountdownEvent(workers);
         for (int w = 0; w < workers; w++)
         {
-            _start[w] = new ManualResetEventSlim(false, spinCount: 2000);
+            _wake[w] = new SemaphoreSlim(0);
             int index = w;
             new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"qllm-compute-{w + 1}" }.Start();
         }
@@ -43,7 +51,9 @@ internal sealed class WorkerPool
             _next = 0;
             _failure = null;
             _done.Reset(Workers);
-            foreach (var start in _start) start.Set();
+            Interlocked.Increment(ref _generation); // publishes the fields above to spinning workers
+            for (int w = 0; w < Workers; w++)
+                if (Interlocked.Exchange(ref _sleeping[w], 0) == 1) _wake[w].Release();
             Drain();
             _done.Wait();
             if (_failure != null) throw new AggregateException(_failure);
@@ -58,10 +68,21 @@ internal sealed class WorkerPool
 
     private void WorkerLoop(int index)
     {
+        int seen = 0;
         while (true)
         {
-            _start[index].Wait();
-            _start[index].Reset();
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _generation) == seen && Stopwatch.GetTimestamp() < deadline) spinner.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref _generation) == seen)
+            {
+                // Announce the sleep, then look once more: a loop started in between either sees the flag
+                // (and releases the semaphore) or is seen here.
+                Interlocked.Exchange(ref _sleeping[index], 1); // a full fence: the re-read below must not move before this write
+                if (Volatile.Read(ref _generation) == seen) _wake[index].Wait();
+                else if (Interlocked.Exchange(ref _sleeping[index], 0) == 0) _wake[index].Wait(); // the caller released us: consume it
+            }
+            seen = Volatile.Read(ref _generation);
             Drain();
             _done.Signal();
         }

@@ -17,6 +17,7 @@ public static class EvalCommand
         var tokenizer = CommonOptions.Tokenizer();
         var threads = CommonOptions.Threads();
         var output = CommonOptions.Output();
+        var weightDType = CommonOptions.WeightDType();
         var ppl = new Option<string>("--ppl")
         {
             Description = "Comma-separated data sets to score: wikitext2, ptb, ptb-valid, c4, or paths to .txt/.jsonl files.",
@@ -29,7 +30,7 @@ public static class EvalCommand
 
         var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
         {
-            model, tokenizer, ppl, seqLen, dataDir, limit, threads, output,
+            model, tokenizer, ppl, seqLen, dataDir, limit, threads, output, weightDType,
         };
         quantization.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
@@ -42,6 +43,9 @@ public static class EvalCommand
             int requestedSeqLen = result.GetValue(seqLen);
             if (requestedSeqLen < 2) throw new QllmException($"--seqlen must be at least 2, got {requestedSeqLen}.");
             var settings = quantization.Read(result);
+            string dtype = result.GetValue(weightDType)!;
+            if (dtype != "f32" && settings.Any)
+                throw new QllmException("--weight-dtype bf16 cannot be combined with --wbits/--abits (it would round the quantized grid again).");
 
             var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
             var textTokenizer = loaded.RequireTokenizer();
@@ -51,6 +55,7 @@ public static class EvalCommand
 
             var quantizeClock = Stopwatch.StartNew();
             settings.Apply(loaded.Model);
+            Models.WeightStorage.Apply(loaded.Model, dtype);
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
 
             var results = new JsonObject();
@@ -102,6 +107,7 @@ public static class EvalCommand
                         ["limit"] = windowLimit,
                         ["data_dir"] = result.GetValue(dataDir),
                         ["quantization"] = settings.ToJson(),
+                        ["weight_dtype"] = dtype,
                     },
                     ["timings"] = timings,
                     ["results"] = results,

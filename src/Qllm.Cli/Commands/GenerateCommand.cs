@@ -16,6 +16,7 @@ public static class GenerateCommand
         var tokenizer = CommonOptions.Tokenizer();
         var threads = CommonOptions.Threads();
         var output = CommonOptions.Output();
+        var weightDType = CommonOptions.WeightDType();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Text to continue (default: empty, i.e. start from BOS).", DefaultValueFactory = _ => "" };
         var maxTokens = new Option<int>("--max-tokens", "-n") { Description = "Most new tokens to generate.", DefaultValueFactory = _ => 256 };
         var temperature = new Option<float>("--temperature", "-t") { Description = "Sampling temperature; 0 = greedy (argmax).", DefaultValueFactory = _ => 1.0f };
@@ -25,7 +26,7 @@ public static class GenerateCommand
 
         var command = new Command("generate", "Generate text from a prompt (greedy with --temperature 0). Stops at EOS/BOS or after --max-tokens.")
         {
-            model, tokenizer, prompt, maxTokens, temperature, topP, seed, threads, output,
+            model, tokenizer, prompt, maxTokens, temperature, topP, seed, threads, output, weightDType,
         };
         quantization.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
@@ -36,8 +37,12 @@ public static class GenerateCommand
             if (t < 0 || float.IsNaN(t)) throw new QllmException($"--temperature must be 0 or more, got {t}.");
             if (p < 0 || p > 1 || float.IsNaN(p)) throw new QllmException($"--top-p must be between 0 and 1, got {p}.");
             var settings = quantization.Read(result);
+            string dtype = result.GetValue(weightDType)!;
+            if (dtype != "f32" && settings.Any)
+                throw new QllmException("--weight-dtype bf16 cannot be combined with --wbits/--abits (it would round the quantized grid again).");
             var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
             settings.Apply(loaded.Model);
+            Models.WeightStorage.Apply(loaded.Model, dtype);
 
             var generator = new TextGenerator(loaded.Model, loaded.RequireTokenizer());
             var options = new GenerationOptions(n, t, p, result.GetValue(seed));
@@ -54,7 +59,7 @@ public static class GenerateCommand
                     ["config"] = new JsonObject
                     {
                         ["prompt"] = result.GetValue(prompt), ["max_tokens"] = n, ["temperature"] = t, ["top_p"] = p,
-                        ["seed"] = result.GetValue(seed), ["quantization"] = settings.ToJson(),
+                        ["seed"] = result.GetValue(seed), ["quantization"] = settings.ToJson(), ["weight_dtype"] = dtype,
                     },
                     ["timings"] = new JsonObject
                     {

@@ -28,6 +28,12 @@ public static class CommonOptions
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
+    public static Option<string> WeightDType() => new("--weight-dtype")
+    {
+        Description = "Weight storage of the linear layers: f32, or bf16 (half the memory traffic; products still in fp32).",
+        DefaultValueFactory = _ => "f32",
+    };
+
     public static Option<string?> Output() => new("--output", "-o")
     {
         Description = "Write the results, with the full configuration and timings, to this JSON file.",

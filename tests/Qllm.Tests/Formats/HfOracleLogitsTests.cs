@@ -22,7 +22,7 @@ public class HfOracleLogitsTests
         return data;
     }
 
-    private static JsonObject Case(string name) =>
+    internal static JsonObject Case(string name) =>
         Oracle.Value["cases"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == name)!.AsObject();
 
     /// <summary>Writes the case's checkpoint with the shared deterministic generator and returns its folder.</summary>

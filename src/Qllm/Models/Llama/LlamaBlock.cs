@@ -27,6 +27,8 @@ public sealed class LlamaBlock : IDecoderBlock
     public LinearSlot UpProj { get; }
     public LinearSlot DownProj { get; }
     public IReadOnlyList<LinearSlot> Linears { get; }
+    private readonly LinearGroup _qkv;
+    private readonly LinearGroup _gateUp;
 
     public LlamaBlock(int index, ModelConfig config, RotaryEmbedding rope, LlamaBlockWeights weights)
     {
@@ -44,6 +46,8 @@ public sealed class LlamaBlock : IDecoderBlock
         UpProj = new LinearSlot(prefix + "mlp.up_proj", weights.Up);
         DownProj = new LinearSlot(prefix + "mlp.down_proj", weights.Down);
         Linears = [QProj, KProj, VProj, OProj, GateProj, UpProj, DownProj];
+        _qkv = new LinearGroup(QProj, KProj, VProj);
+        _gateUp = new LinearGroup(GateProj, UpProj);
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)
@@ -58,9 +62,7 @@ public sealed class LlamaBlock : IDecoderBlock
         {
             // Attention sub-layer.
             InputNorm.Forward(hidden, normed, rows);
-            QProj.Forward(normed, q, rows);
-            KProj.Forward(normed, k, rows);
-            VProj.Forward(normed, v, rows);
+            _qkv.Forward(normed, [q, k, v], rows);
             var cache = context.Cache.Layer(Index);
             for (int r = 0; r < rows; r++)
             {
@@ -81,8 +83,7 @@ public sealed class LlamaBlock : IDecoderBlock
 
             // Feed-forward sub-layer (SwiGLU).
             PostAttentionNorm.Forward(hidden, normed, rows);
-            GateProj.Forward(normed, gate, rows);
-            UpProj.Forward(normed, up, rows);
+            _gateUp.Forward(normed, [gate, up], rows);
             int width = rows * c.IntermediateSize;
             Elementwise.SiluGate(gate.AsSpan(0, width), up.AsSpan(0, width));
             DownProj.Forward(gate, normed, rows);

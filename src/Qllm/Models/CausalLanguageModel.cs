@@ -79,13 +79,14 @@ public abstract class CausalLanguageModel
 
         var scratch = cache is null ? TakeScratchCache(batch, seqLen) : null;
         var context = new ForwardContext(batch, seqLen, start, cache ?? scratch!);
-        var hidden = new float[(long)batch * seqLen * Config.HiddenSize];
+        // Uninitialized: every buffer below is overwritten in full (zeroing 100s of MB of logits costs real time).
+        var hidden = GC.AllocateUninitializedArray<float>(batch * seqLen * Config.HiddenSize);
         Embed(tokens, batch, seqLen, start, hidden);
         foreach (var block in Blocks) block.Forward(hidden, context);
         cache?.Advance(seqLen);
         if (scratch != null) _scratchCache = scratch;
 
-        var output = new float[(long)batch * seqLen * Config.HeadInputDim];
+        var output = GC.AllocateUninitializedArray<float>(batch * seqLen * Config.HeadInputDim);
         Finish(hidden, output, batch * seqLen);
         return output;
     }
@@ -97,7 +98,7 @@ public abstract class CausalLanguageModel
     public float[] Forward(ReadOnlySpan<int> tokens, int batch, int seqLen, IKvCache? cache = null)
     {
         float[] headInput = ForwardHidden(tokens, batch, seqLen, cache);
-        var logits = new float[(long)batch * seqLen * Config.VocabSize];
+        var logits = GC.AllocateUninitializedArray<float>(checked(batch * seqLen * Config.VocabSize));
         Logits(headInput, logits, batch * seqLen);
         return logits;
     }

@@ -19,7 +19,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
 
     private readonly string[] _pieces;
     private readonly int[] _byteIds = new int[256];
-    private readonly Dictionary<long, (int Merged, int Rank)> _merges;
+    private readonly RankedMerges _merges;
     private readonly HashSet<int> _special;
     private readonly AddedTokenSplitter _splitter;
     private readonly Regex _preTokenizer;
@@ -50,13 +50,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
             if (!vocab.TryGetValue(table[b].ToString(), out _byteIds[b]))
                 throw new InvalidDataException($"the vocabulary lacks the byte-level token for byte 0x{b:X2}.");
         }
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
-        for (int rank = 0; rank < merges.Count; rank++)
-        {
-            var (a, b) = merges[rank];
-            if (vocab.TryGetValue(a, out int ia) && vocab.TryGetValue(b, out int ib) && vocab.TryGetValue(a + b, out int m))
-                _merges.TryAdd(((long)ia << 32) | (uint)ib, (m, rank));
-        }
+        _merges = new RankedMerges(merges, vocab);
         _special = [.. addedList.Where(a => a.Special).Select(a => a.Id)];
         _splitter = new AddedTokenSplitter(addedList);
         _preTokenizer = new Regex(pattern, RegexOptions.Compiled);
@@ -133,7 +127,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
             if (_cache.TryGetValue(word, out var hit)) return hit;
         var ids = new List<int>(word.Length * 2);
         foreach (byte b in Encoding.UTF8.GetBytes(word)) ids.Add(_byteIds[b]);
-        BpeMerger.Merge(ids, 0, TryMerge);
+        BpeMerger.Merge(ids, 0, _merges.TryMerge);
         int[] result = [.. ids];
         lock (_cacheLock)
         {
@@ -143,18 +137,6 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
         return result;
     }
 
-    private bool TryMerge(int left, int right, out int merged, out float score)
-    {
-        if (_merges.TryGetValue(((long)left << 32) | (uint)right, out var m))
-        {
-            merged = m.Merged;
-            score = -m.Rank;
-            return true;
-        }
-        merged = -1;
-        score = 0;
-        return false;
-    }
 
     /// <summary>Special tokens (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;|endoftext|&gt;, special added tokens) are left out.</summary>
     public string Decode(ReadOnlySpan<int> ids)

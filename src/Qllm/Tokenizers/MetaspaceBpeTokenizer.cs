@@ -11,7 +11,7 @@ public sealed class MetaspaceBpeTokenizer : ITextTokenizer
 {
     private readonly string[] _pieces;
     private readonly Dictionary<string, int> _vocab;
-    private readonly Dictionary<long, (int Merged, int Rank)> _merges;
+    private readonly RankedMerges _merges;
     private readonly AddedTokenSplitter _splitter;
     private readonly HashSet<int> _specialIds;
     private readonly int? _unkId;
@@ -35,13 +35,7 @@ public sealed class MetaspaceBpeTokenizer : ITextTokenizer
         _pieces = new string[size];
         Array.Fill(_pieces, "");
         foreach (var (piece, id) in _vocab) _pieces[id] = piece;
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
-        for (int rank = 0; rank < merges.Count; rank++)
-        {
-            var (a, b) = merges[rank];
-            if (_vocab.TryGetValue(a, out int ia) && _vocab.TryGetValue(b, out int ib) && _vocab.TryGetValue(a + b, out int m))
-                _merges.TryAdd(Key(ia, ib), (m, rank));
-        }
+        _merges = new RankedMerges(merges, _vocab);
         _splitter = new AddedTokenSplitter(added);
         _specialIds = [.. added.Where(t => t.Special).Select(t => t.Id)];
         _unkId = unkToken != null && _vocab.TryGetValue(unkToken, out int u) ? u : null;
@@ -54,20 +48,7 @@ public sealed class MetaspaceBpeTokenizer : ITextTokenizer
         EosId = eosId;
     }
 
-    private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
-    private bool TryMerge(int left, int right, out int merged, out float score)
-    {
-        if (_merges.TryGetValue(Key(left, right), out var m))
-        {
-            merged = m.Merged;
-            score = -m.Rank;
-            return true;
-        }
-        merged = -1;
-        score = 0;
-        return false;
-    }
 
     public int[] Encode(string text, bool addBos = true)
     {
@@ -114,7 +95,7 @@ public sealed class MetaspaceBpeTokenizer : ITextTokenizer
                 lastUnk = true;
             }
         }
-        BpeMerger.Merge(ids, start, TryMerge);
+        BpeMerger.Merge(ids, start, _merges.TryMerge);
     }
 
     /// <summary>"▁" → space, byte fallback pieces → bytes, special tokens left out, dummy-prefix space of the first piece stripped.</summary>

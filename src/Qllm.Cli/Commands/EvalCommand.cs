@@ -13,11 +13,7 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var tokenizer = CommonOptions.Tokenizer();
-        var threads = CommonOptions.Threads();
-        var output = CommonOptions.Output();
-        var weightDType = CommonOptions.WeightDType();
+        var common = new ModelOptions();
         var ppl = new Option<string>("--ppl")
         {
             Description = "Comma-separated data sets to score: wikitext2, ptb, ptb-valid, c4, or paths to .txt/.jsonl files.",
@@ -26,13 +22,12 @@ public static class EvalCommand
         var seqLen = new Option<int>("--seqlen") { Description = "Window length in tokens (default 2048, capped at the model's maximum positions).", DefaultValueFactory = _ => 2048 };
         var dataDir = new Option<string?>("--data-dir") { Description = $"Folder holding wikitext2/, ptb/, c4/ (default: ${DataDirectory.EnvironmentVariable}, else ../shared/data)." };
         var limit = new Option<int?>("--limit") { Description = "Score at most this many windows per data set (for a quick look; the result is then partial)." };
-        var quantization = new QuantizationOptions();
 
         var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
         {
-            model, tokenizer, ppl, seqLen, dataDir, limit, threads, output, weightDType,
+            ppl, seqLen, dataDir, limit,
         };
-        quantization.AddTo(command);
+        common.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -42,20 +37,16 @@ public static class EvalCommand
             if (windowLimit is < 1) throw new QllmException($"--limit must be at least 1, got {windowLimit}.");
             int requestedSeqLen = result.GetValue(seqLen);
             if (requestedSeqLen < 2) throw new QllmException($"--seqlen must be at least 2, got {requestedSeqLen}.");
-            var settings = quantization.Read(result);
-            string dtype = result.GetValue(weightDType)!;
-            if (dtype != "f32" && settings.Any)
-                throw new QllmException("--weight-dtype bf16 cannot be combined with --wbits/--abits (it would round the quantized grid again).");
+            var transform = common.ReadTransform(result);
 
-            var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
+            var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
             int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
             if (windowLength < requestedSeqLen)
                 ConsoleOutput.Info($"--seqlen {requestedSeqLen} capped at the model's {windowLength} positions");
 
             var quantizeClock = Stopwatch.StartNew();
-            settings.Apply(loaded.Model);
-            Models.WeightStorage.Apply(loaded.Model, dtype);
+            transform.Apply(loaded.Model);
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
 
             var results = new JsonObject();
@@ -87,17 +78,17 @@ public static class EvalCommand
                     ["tokens_per_s"] = measured.TokensPerSecond,
                 };
                 timings[corpus.Name] = new JsonObject { ["tokenize_s"] = tokenizeSeconds, ["eval_s"] = measured.Seconds };
-                table.AddRow(corpus.Name, settings.Describe(), measured.Perplexity.ToString("F4"), measured.Tokens, measured.Windows,
+                table.AddRow(corpus.Name, transform.WeightDType == "f32" ? transform.Quantization.Describe() : transform.WeightDType, measured.Perplexity.ToString("F4"), measured.Tokens, measured.Windows,
                     measured.SeqLen, measured.TokensPerSecond.ToString("F0"), measured.Seconds.ToString("F1"));
             }
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
-            if (result.GetValue(output) is { } path)
+            if (result.GetValue(common.Output) is { } path)
                 ResultsFile.Write(path, new JsonObject
                 {
                     ["command"] = "eval",
-                    ["environment"] = ModelSession.Environment(result.GetValue(threads)),
+                    ["environment"] = ModelSession.Environment(result.GetValue(common.Threads)),
                     ["model"] = ModelSession.Describe(loaded),
                     ["config"] = new JsonObject
                     {
@@ -106,8 +97,7 @@ public static class EvalCommand
                         ["requested_seqlen"] = requestedSeqLen,
                         ["limit"] = windowLimit,
                         ["data_dir"] = result.GetValue(dataDir),
-                        ["quantization"] = settings.ToJson(),
-                        ["weight_dtype"] = dtype,
+                        ["quantization"] = transform.ToJson(),
                     },
                     ["timings"] = timings,
                     ["results"] = results,

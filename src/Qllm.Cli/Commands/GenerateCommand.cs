@@ -12,23 +12,18 @@ public static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var tokenizer = CommonOptions.Tokenizer();
-        var threads = CommonOptions.Threads();
-        var output = CommonOptions.Output();
-        var weightDType = CommonOptions.WeightDType();
+        var common = new ModelOptions();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Text to continue (default: empty, i.e. start from BOS).", DefaultValueFactory = _ => "" };
         var maxTokens = new Option<int>("--max-tokens", "-n") { Description = "Most new tokens to generate.", DefaultValueFactory = _ => 256 };
         var temperature = new Option<float>("--temperature", "-t") { Description = "Sampling temperature; 0 = greedy (argmax).", DefaultValueFactory = _ => 1.0f };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling: keep the smallest set of tokens whose probability exceeds P (1 = off).", DefaultValueFactory = _ => 0.9f };
         var seed = new Option<ulong>("--seed", "-s") { Description = "Random seed (llama2.c's xorshift generator).", DefaultValueFactory = _ => 42UL };
-        var quantization = new QuantizationOptions();
 
         var command = new Command("generate", "Generate text from a prompt (greedy with --temperature 0). Stops at EOS/BOS or after --max-tokens.")
         {
-            model, tokenizer, prompt, maxTokens, temperature, topP, seed, threads, output, weightDType,
+            prompt, maxTokens, temperature, topP, seed,
         };
-        quantization.AddTo(command);
+        common.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             int n = result.GetValue(maxTokens);
@@ -36,13 +31,9 @@ public static class GenerateCommand
             if (n < 1) throw new QllmException($"--max-tokens must be at least 1, got {n}.");
             if (t < 0 || float.IsNaN(t)) throw new QllmException($"--temperature must be 0 or more, got {t}.");
             if (p < 0 || p > 1 || float.IsNaN(p)) throw new QllmException($"--top-p must be between 0 and 1, got {p}.");
-            var settings = quantization.Read(result);
-            string dtype = result.GetValue(weightDType)!;
-            if (dtype != "f32" && settings.Any)
-                throw new QllmException("--weight-dtype bf16 cannot be combined with --wbits/--abits (it would round the quantized grid again).");
-            var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
-            settings.Apply(loaded.Model);
-            Models.WeightStorage.Apply(loaded.Model, dtype);
+            var transform = common.ReadTransform(result);
+            var (loaded, loadSeconds) = common.Load(result);
+            transform.Apply(loaded.Model);
 
             var generator = new TextGenerator(loaded.Model, loaded.RequireTokenizer());
             var options = new GenerationOptions(n, t, p, result.GetValue(seed));
@@ -50,16 +41,16 @@ public static class GenerateCommand
             Console.WriteLine();
             ConsoleOutput.Info($"{generation.NewTokens.Length} tokens ({generation.StopReason}); prefill {generation.PrefillSeconds * 1000:F1} ms, decode {generation.DecodeTokensPerSecond:F1} tokens/s");
 
-            if (result.GetValue(output) is { } path)
+            if (result.GetValue(common.Output) is { } path)
                 ResultsFile.Write(path, new JsonObject
                 {
                     ["command"] = "generate",
-                    ["environment"] = ModelSession.Environment(result.GetValue(threads)),
+                    ["environment"] = ModelSession.Environment(result.GetValue(common.Threads)),
                     ["model"] = ModelSession.Describe(loaded),
                     ["config"] = new JsonObject
                     {
                         ["prompt"] = result.GetValue(prompt), ["max_tokens"] = n, ["temperature"] = t, ["top_p"] = p,
-                        ["seed"] = result.GetValue(seed), ["quantization"] = settings.ToJson(), ["weight_dtype"] = dtype,
+                        ["seed"] = result.GetValue(seed), ["quantization"] = transform.ToJson(),
                     },
                     ["timings"] = new JsonObject
                     {

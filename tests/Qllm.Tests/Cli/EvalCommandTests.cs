@@ -47,6 +47,7 @@ public class EvalCommandTests
     [InlineData("--wgroup", "0", "group")]
     [InlineData("--wgroup", "-2", "group")]
     [InlineData("--agranularity", "per-row", "--agranularity")]
+    [InlineData("--weight-dtype", "f16", "--weight-dtype")]
     public void ImpossibleOptionsAreNamed(string option, string value, string named)
     {
         var result = CliProcess.Run("eval", "--model", SharedModels.Stories260KFolder, "--wbits", "4", option, value, "--limit", "1");

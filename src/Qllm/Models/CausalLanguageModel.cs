@@ -43,8 +43,11 @@ public abstract class CausalLanguageModel
     /// <summary>Linear layers outside the blocks and the head (OPT's project_in/out).</summary>
     protected virtual IEnumerable<ILinear> OtherLinears() => [];
 
+    /// <summary>The token embedding table [vocab, embedding width]; a tied head shares its storage.</summary>
+    protected abstract float[] TokenEmbedding { get; }
+
     /// <summary>True when the head shares the token embedding's storage (counted once).</summary>
-    protected abstract bool HeadIsTied { get; }
+    private bool HeadIsTied => Head.Layer is DenseLinear dense && ReferenceEquals(dense.Weight, TokenEmbedding);
 
     private IEnumerable<ILinear> AllLinears() =>
         BlockLinears().Select(s => s.Layer).Concat(OtherLinears()).Concat(HeadIsTied ? [] : [Head.Layer]);

@@ -38,7 +38,7 @@ public sealed class LlamaModel : CausalLanguageModel
 
     public override void Finish(ReadOnlySpan<float> hidden, Span<float> output, int rows) => FinalNorm.Forward(hidden, output, rows);
 
-    protected override bool HeadIsTied => Head.Layer is DenseLinear dense && ReferenceEquals(dense.Weight, EmbeddingTable);
+    protected override float[] TokenEmbedding => EmbeddingTable;
 
     protected override IEnumerable<float[]> OtherTensors() =>
         _blocks.SelectMany(b => new[] { b.InputNorm.Weight, b.PostAttentionNorm.Weight }).Append(EmbeddingTable).Append(FinalNorm.Weight);

@@ -63,7 +63,7 @@ public sealed class OptModel : CausalLanguageModel
         else ProjectOut.Forward(normed, output, rows);
     }
 
-    protected override bool HeadIsTied => Head.Layer is DenseLinear dense && ReferenceEquals(dense.Weight, EmbeddingTable);
+    protected override float[] TokenEmbedding => EmbeddingTable;
 
     protected override IEnumerable<ILinear> OtherLinears() => new ILinear?[] { ProjectIn, ProjectOut }.OfType<ILinear>();
 

@@ -2,25 +2,6 @@ using Qllm.Tensors;
 
 namespace Qllm.Quantization;
 
-/// <summary>Integer codes of a weight matrix with one grid per (row, group): what a packed layer or checkpoint stores.</summary>
-public sealed record QuantizedWeight(int Rows, int Columns, QuantSpec Spec, byte[] Codes, float[] Scales, float[] Zeros)
-{
-    public int GroupSize => Spec.GroupSize > 0 ? Spec.GroupSize : Columns;
-    public int Groups => (Columns + GroupSize - 1) / GroupSize;
-
-    public float[] Dequantize()
-    {
-        var weight = new float[Rows * Columns];
-        for (int r = 0; r < Rows; r++)
-            for (int c = 0; c < Columns; c++)
-            {
-                int g = r * Groups + c / GroupSize;
-                weight[r * Columns + c] = Scales[g] * (Codes[r * Columns + c] - Zeros[g]);
-            }
-        return weight;
-    }
-}
-
 /// <summary>
 /// Round-to-nearest quantization of a weight matrix [rows = out features, columns = in features]:
 /// each row, or each group of <see cref="QuantSpec.GroupSize"/> columns of a row, gets its own grid.

@@ -13,6 +13,12 @@ public interface IDecoderBlock
     /// <summary>Every linear layer of the block, in execution order; quantizers replace their <see cref="LinearSlot.Layer"/>.</summary>
     IReadOnlyList<LinearSlot> Linears { get; }
 
+    /// <summary>
+    /// The linear layers grouped by shared input, in execution order (GPTQ's true-sequential order): LLaMA
+    /// [q, k, v], [o], [gate, up], [down]; OPT [q, k, v], [out], [fc1], [fc2]. The first slot of a group runs first.
+    /// </summary>
+    IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
+
     /// <summary>hidden [ctx.Rows, hidden_size] is the residual stream, updated in place.</summary>
     void Forward(Span<float> hidden, ForwardContext context);
 }

@@ -27,6 +27,7 @@ public sealed class LlamaBlock : IDecoderBlock
     public LinearSlot UpProj { get; }
     public LinearSlot DownProj { get; }
     public IReadOnlyList<LinearSlot> Linears { get; }
+    public IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
     private readonly LinearGroup _qkv;
     private readonly LinearGroup _gateUp;
 
@@ -46,6 +47,7 @@ public sealed class LlamaBlock : IDecoderBlock
         UpProj = new LinearSlot(prefix + "mlp.up_proj", weights.Up);
         DownProj = new LinearSlot(prefix + "mlp.down_proj", weights.Down);
         Linears = [QProj, KProj, VProj, OProj, GateProj, UpProj, DownProj];
+        SequentialGroups = [[QProj, KProj, VProj], [OProj], [GateProj, UpProj], [DownProj]];
         _qkv = new LinearGroup(QProj, KProj, VProj);
         _gateUp = new LinearGroup(GateProj, UpProj);
     }

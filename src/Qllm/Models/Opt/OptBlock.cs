@@ -25,6 +25,7 @@ public sealed class OptBlock : IDecoderBlock
     public LinearSlot Fc1 { get; }
     public LinearSlot Fc2 { get; }
     public IReadOnlyList<LinearSlot> Linears { get; }
+    public IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
 
     public OptBlock(int index, ModelConfig config, OptBlockWeights weights)
     {
@@ -40,6 +41,7 @@ public sealed class OptBlock : IDecoderBlock
         Fc1 = new LinearSlot(prefix + "fc1", weights.Fc1);
         Fc2 = new LinearSlot(prefix + "fc2", weights.Fc2);
         Linears = [QProj, KProj, VProj, OutProj, Fc1, Fc2];
+        SequentialGroups = [[QProj, KProj, VProj], [OutProj], [Fc1], [Fc2]];
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

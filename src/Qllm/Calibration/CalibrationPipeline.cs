@@ -42,6 +42,7 @@ public static class CalibrationPipeline
 
         int chunk = SamplesPerChunk(config, samples, seqLen, memoryBudgetBytes ?? DefaultBudget());
         var cache = new SingleLayerKvCache(new Fp32KvCache(1, chunk, seqLen, config.NumKvHeads, config.HeadDim));
+        var workspace = new ForwardWorkspace(); // this run's activation buffers, dropped at the end (they can be GBs)
         bool singlePass = trueSequential && chunk == samples;
         var blocks = model.Blocks;
         foreach (var block in blocks)
@@ -52,7 +53,7 @@ public static class CalibrationPipeline
             {
                 Report("quantizing each layer group as its inputs arrive");
                 var hooks = groups.Select(g => Attach(method.Begin(block, g), g, applyAfterObserving: true, clock)).ToList();
-                RunForward(block, hidden, samples, samples, seqLen, width, cache, clock, inPlace: true);
+                RunForward(block, hidden, samples, samples, seqLen, width, cache, workspace, clock, inPlace: true);
                 Detach(hooks);
                 continue;
             }
@@ -61,7 +62,7 @@ public static class CalibrationPipeline
             {
                 Report($"observing {string.Join(", ", stage.Select(Describe))}");
                 var hooks = stage.Select(g => Attach(method.Begin(block, g), g, applyAfterObserving: false, clock)).ToList();
-                RunForward(block, hidden, samples, chunk, seqLen, width, cache, clock, inPlace: false);
+                RunForward(block, hidden, samples, chunk, seqLen, width, cache, workspace, clock, inPlace: false);
                 Detach(hooks);
                 foreach (var (calibrator, group) in hooks.Select(h => (h.Hook.Calibrator, h.Group)))
                 {
@@ -72,7 +73,7 @@ public static class CalibrationPipeline
                 }
             }
             Report("forward with the new layers");
-            RunForward(block, hidden, samples, chunk, seqLen, width, cache, clock, inPlace: true);
+            RunForward(block, hidden, samples, chunk, seqLen, width, cache, workspace, clock, inPlace: true);
         }
         return new CalibrationTimings(clock.Capture, clock.Observe, clock.Apply, clock.Forward - clock.InHooks, clock.Passes, chunk);
     }
@@ -80,7 +81,7 @@ public static class CalibrationPipeline
     private static string Describe(IReadOnlyList<LinearSlot> group) => string.Join("/", group.Select(s => s.Name[(s.Name.LastIndexOf('.') + 1)..]));
 
     /// <summary>Runs the block over all samples in chunks; in place, or on a copy when only the hooks' observations are wanted.</summary>
-    private static void RunForward(IDecoderBlock block, float[] hidden, int samples, int chunk, int seqLen, int width, IKvCache cache, Clocks clock, bool inPlace)
+    private static void RunForward(IDecoderBlock block, float[] hidden, int samples, int chunk, int seqLen, int width, IKvCache cache, ForwardWorkspace workspace, Clocks clock, bool inPlace)
     {
         var watch = Stopwatch.StartNew();
         float[]? scratch = inPlace ? null : GC.AllocateUninitializedArray<float>(chunk * seqLen * width);
@@ -95,7 +96,7 @@ public static class CalibrationPipeline
             }
             cache.Reset();
             // The cache holds `chunk` sequences; a smaller last chunk uses its first `count` (blocks only touch those).
-            block.Forward(states, new ForwardContext(count, seqLen, 0, cache));
+            block.Forward(states, new ForwardContext(count, seqLen, 0, cache, workspace));
         }
         clock.Forward += watch.Elapsed.TotalSeconds;
         clock.Passes++;

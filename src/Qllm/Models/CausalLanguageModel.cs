@@ -12,6 +12,7 @@ namespace Qllm.Models;
 public abstract class CausalLanguageModel
 {
     private IKvCache? _scratchCache;
+    private ForwardWorkspace? _workspace;
 
     protected CausalLanguageModel(ModelConfig config, LinearSlot head)
     {
@@ -72,8 +73,23 @@ public abstract class CausalLanguageModel
     /// </summary>
     public float[] ForwardHidden(ReadOnlySpan<int> tokens, int batch, int seqLen, IKvCache? cache = null)
     {
+        // Uninitialized: the output is overwritten in full (zeroing 100s of MB of activations costs real time).
+        var output = GC.AllocateUninitializedArray<float>(checked(batch * seqLen * Config.HeadInputDim));
+        ForwardHidden(tokens, batch, seqLen, cache, output);
+        return output;
+    }
+
+    /// <summary>
+    /// <see cref="ForwardHidden(ReadOnlySpan{int}, int, int, IKvCache?)"/> into the caller's
+    /// <paramref name="output"/> [batch·seqLen, HeadInputDim]; the residual stream is pooled, so a decode step
+    /// with a cache allocates nothing (the model keeps its activation buffers between calls).
+    /// </summary>
+    public void ForwardHidden(ReadOnlySpan<int> tokens, int batch, int seqLen, IKvCache? cache, Span<float> output)
+    {
         if (tokens.Length != batch * seqLen)
             throw new ArgumentException($"expected {batch}×{seqLen} tokens, got {tokens.Length}.");
+        if (output.Length < (long)batch * seqLen * Config.HeadInputDim)
+            throw new ArgumentException($"output holds {output.Length} values, expected {batch}×{seqLen}×{Config.HeadInputDim}.");
         int start = cache?.Length ?? 0;
         if (start + seqLen > Config.MaxPositions)
             throw new QllmException($"sequence of {start + seqLen} positions exceeds the model's maximum of {Config.MaxPositions}.");
@@ -81,17 +97,24 @@ public abstract class CausalLanguageModel
             throw new ArgumentException($"KV cache holds {cache.BatchSize} sequences, the batch has {batch}.");
 
         var scratch = cache is null ? TakeScratchCache(batch, seqLen) : null;
-        var context = new ForwardContext(batch, seqLen, start, cache ?? scratch!);
-        // Uninitialized: every buffer below is overwritten in full (zeroing 100s of MB of logits costs real time).
-        var hidden = GC.AllocateUninitializedArray<float>(batch * seqLen * Config.HiddenSize);
-        Embed(tokens, batch, seqLen, start, hidden);
-        foreach (var block in Blocks) block.Forward(hidden, context);
-        cache?.Advance(seqLen);
-        if (scratch != null) _scratchCache = scratch;
-
-        var output = GC.AllocateUninitializedArray<float>(batch * seqLen * Config.HeadInputDim);
-        Finish(hidden, output, batch * seqLen);
-        return output;
+        // Taken out of the field while in use, like the scratch cache: a concurrent caller makes its own.
+        var workspace = Interlocked.Exchange(ref _workspace, null) ?? new ForwardWorkspace();
+        var context = new ForwardContext(batch, seqLen, start, cache ?? scratch!, workspace);
+        int length = checked(batch * seqLen * Config.HiddenSize);
+        try
+        {
+            var hidden = workspace.Get(ForwardWorkspace.HiddenSlot, length).AsSpan(0, length);
+            Embed(tokens, batch, seqLen, start, hidden);
+            var blocks = Blocks;
+            for (int i = 0; i < blocks.Count; i++) blocks[i].Forward(hidden, context); // not foreach: an interface enumerator is an allocation
+            cache?.Advance(seqLen);
+            if (scratch != null) _scratchCache = scratch;
+            Finish(hidden, output, batch * seqLen);
+        }
+        finally
+        {
+            _workspace = workspace;
+        }
     }
 
     /// <summary>Logits [rows, vocab] of rows of <see cref="ForwardHidden"/>'s output.</summary>

@@ -1,10 +1,18 @@
+using System.Runtime.CompilerServices;
+
 namespace Qllm.Tensors;
+
+/// <summary>The body of a parallel loop as a struct, so that starting the loop allocates nothing (a lambda's closure would, once per call).</summary>
+public interface IParallelBody
+{
+    void Run(int index);
+}
 
 /// <summary>
 /// Process-wide compute settings: how many threads the kernels may use.
 /// The CLI's <c>--threads</c> sets it; the default is every core.
 /// </summary>
-public static class Compute
+public static unsafe class Compute
 {
     private static int _threads = Environment.ProcessorCount;
     private static WorkerPool? _pool;
@@ -18,15 +26,37 @@ public static class Compute
     /// <summary>Runs body(i) for i in [0, count), in parallel when the work is worth a fork.</summary>
     public static void For(int count, bool parallel, Action<int> body)
     {
+        var wrapped = new ActionBody(body);
+        For(count, parallel, ref wrapped);
+    }
+
+    /// <summary>
+    /// Runs body.Run(i) for i in [0, count), in parallel when the work is worth a fork. The workers read the body
+    /// through a pointer to the caller's copy, which stays alive on its stack until every index is done; this is
+    /// what the kernels call per token, allocation-free.
+    /// </summary>
+    public static void For<TBody>(int count, bool parallel, ref TBody body) where TBody : struct, IParallelBody
+    {
         if (!parallel || count <= 1 || _threads <= 1)
         {
-            for (int i = 0; i < count; i++) body(i);
+            for (int i = 0; i < count; i++) body.Run(i);
             return;
         }
         var pool = _pool;
         if (pool is null || pool.Workers != _threads - 1)
             pool = _pool = new WorkerPool(_threads - 1); // the old pool's threads idle blocked; thread counts rarely change
-        if (!pool.TryRun(count, body))
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+        if (!pool.TryRun(count, &Invoke<TBody>, Unsafe.AsPointer(ref body)))
+        {
+            // Busy pool (a loop inside a loop, or another thread's loop): Parallel.For, which needs a boxed copy.
+            IParallelBody boxed = body;
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, boxed.Run);
+        }
+    }
+
+    private static void Invoke<TBody>(void* body, int index) where TBody : struct, IParallelBody => Unsafe.AsRef<TBody>(body).Run(index);
+
+    private readonly struct ActionBody(Action<int> action) : IParallelBody
+    {
+        public void Run(int index) => action(index);
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Qllm.Tensors.Kernels;
 
 namespace Qllm.Tensors;
@@ -50,40 +51,63 @@ public static unsafe class Gemm
     /// their panels: one fork instead of one per matrix, and longer streams per thread. Same results as
     /// calling <see cref="Multiply"/> on each.
     /// </summary>
-    public static void MultiplyGemvs(ReadOnlySpan<float> x, int m, PackedMatrix[] ws, float[][] ys, float[]?[] biases)
+    public static void MultiplyGemvs(ReadOnlySpan<float> x, int m, ReadOnlySpan<PackedMatrix> ws, ReadOnlySpan<float[]> ys, ReadOnlySpan<float[]?> biases)
     {
         if (!IsGemv(m)) throw new ArgumentException($"MultiplyGemvs is for fewer than {GemvRowLimit} rows.");
+        if (ws.Length > MaxGemvs) throw new ArgumentException($"MultiplyGemvs takes at most {MaxGemvs} matrices.");
         int k = ws[0].Columns;
-        int[] firstPanel = new int[ws.Length + 1];
+        var batch = new GemvBatch { Rows = m, Path = KernelSelector.Current };
         for (int i = 0; i < ws.Length; i++)
         {
             if (ws[i].Columns != k) throw new ArgumentException("all matrices of MultiplyGemvs must share the input width.");
-            firstPanel[i + 1] = firstPanel[i] + ws[i].Panels;
+            batch.Matrices[i] = ws[i];
+            batch.Outputs[i] = ys[i];
+            batch.FirstPanel[i + 1] = batch.FirstPanel[i] + ws[i].Panels;
         }
-        int panels = firstPanel[^1];
-        int chunks = Math.Min(panels, Compute.Threads * 4);
-        var path = KernelSelector.Current;
+        batch.Count = ws.Length;
+        int panels = batch.FirstPanel[ws.Length];
+        batch.Chunks = Math.Min(panels, Compute.Threads * 4);
         fixed (float* px = x)
         {
-            float* input = px;
-            Compute.For(chunks, (long)m * panels * PackedMatrix.PanelWidth * k >= ParallelThreshold, chunk =>
-            {
-                int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
-                int matrix = 0;
-                for (int global = first; global < last; global++)
-                {
-                    while (global >= firstPanel[matrix + 1]) matrix++;
-                    fixed (float* py = ys[matrix])
-                    {
-                        var job = new Job(input, py, ws[matrix], m, path);
-                        for (int row = 0; row < m; row++) job.GemvPanel(row, global - firstPanel[matrix]);
-                    }
-                }
-            });
+            batch.Input = px;
+            Compute.For(batch.Chunks, (long)m * panels * PackedMatrix.PanelWidth * k >= ParallelThreshold, ref batch);
         }
         for (int i = 0; i < ws.Length; i++)
             if (biases[i] is { } bias)
                 for (int row = 0; row < m; row++) TensorPrimitives.Add(ys[i].AsSpan(row * ws[i].Rows, ws[i].Rows), bias, ys[i].AsSpan(row * ws[i].Rows, ws[i].Rows));
+    }
+
+    private const int MaxGemvs = 4;
+
+    [InlineArray(MaxGemvs)] private struct FourMatrices { private PackedMatrix? _first; }
+    [InlineArray(MaxGemvs)] private struct FourOutputs { private float[]? _first; }
+    [InlineArray(MaxGemvs + 1)] private struct FivePanelStarts { private int _first; }
+
+    /// <summary>The panels of up to four matrices as one range, split into chunks over the threads.</summary>
+    private struct GemvBatch : IParallelBody
+    {
+        public FourMatrices Matrices;
+        public FourOutputs Outputs;
+        public FivePanelStarts FirstPanel;
+        public int Count, Rows, Chunks;
+        public float* Input;
+        public KernelPath Path;
+
+        public void Run(int chunk)
+        {
+            int panels = FirstPanel[Count];
+            int first = (int)((long)panels * chunk / Chunks), last = (int)((long)panels * (chunk + 1) / Chunks);
+            int matrix = 0;
+            for (int global = first; global < last; global++)
+            {
+                while (global >= FirstPanel[matrix + 1]) matrix++;
+                fixed (float* py = Outputs[matrix])
+                {
+                    var job = new Job(Input, py, Matrices[matrix]!, Rows, Path);
+                    for (int row = 0; row < Rows; row++) job.GemvPanel(row, global - FirstPanel[matrix]);
+                }
+            }
+        }
     }
 
     /// <summary>Convenience for an unpacked W [n, k]: packs it, then multiplies. Layers keep their packed weights instead.</summary>
@@ -97,16 +121,8 @@ public static unsafe class Gemm
         public void RunGemv()
         {
             int panels = w.Panels;
-            int chunks = Math.Min(panels, Compute.Threads * 4);
-            int rows = m;
-            bool parallel = (long)rows * _n * _k >= ParallelThreshold;
-            var self = this;
-            Compute.For(chunks, parallel, chunk =>
-            {
-                int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
-                for (int row = 0; row < rows; row++)
-                    for (int panel = first; panel < last; panel++) self.GemvPanel(row, panel);
-            });
+            var body = new GemvChunks { Job = this, Panels = panels, Chunks = Math.Min(panels, Compute.Threads * 4), Rows = m };
+            Compute.For(body.Chunks, (long)m * _n * _k >= ParallelThreshold, ref body);
         }
 
         public void GemvPanel(int row, int panel)
@@ -128,20 +144,12 @@ public static unsafe class Gemm
             int panels = w.Panels;
             int threads = Compute.Threads;
             int panelChunks = rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
-            int rows = m;
-            bool parallel = (long)rows * _n * _k >= ParallelThreshold;
-            var self = this;
-            Compute.For(rowBlocks * panelChunks, parallel, task =>
-            {
-                int block = task / panelChunks, chunk = task % panelChunks;
-                int r0 = block * RowBlock, r1 = Math.Min(rows, r0 + RowBlock);
-                int p0 = (int)((long)panels * chunk / panelChunks), p1 = (int)((long)panels * (chunk + 1) / panelChunks);
-                self.Block(r0, r1, p0, p1);
-            });
+            var body = new BlockTasks { Job = this, Rows = m, Panels = panels, PanelChunks = panelChunks };
+            Compute.For(rowBlocks * panelChunks, (long)m * _n * _k >= ParallelThreshold, ref body);
         }
 
         /// <summary>Rows [r0, r1) × panels [p0, p1) of the output, over all of k.</summary>
-        private void Block(int r0, int r1, int p0, int p1)
+        public void Block(int r0, int r1, int p0, int p1)
         {
             const int tile = RowsPerTile, width = PackedMatrix.PanelWidth;
             int tiles = (r1 - r0 + tile - 1) / tile;
@@ -213,6 +221,35 @@ public static unsafe class Gemm
                 fixed (float* b = w.F32) return b + offset; // safe outside `fixed`: packed weights live on the pinned object heap
             fixed (ushort* b = w.Bf16) Kernel.WidenBf16(path, b + offset, widened, kc * PackedMatrix.PanelWidth);
             return widened;
+        }
+    }
+
+    /// <summary>GEMV: a chunk of panels for every row.</summary>
+    private struct GemvChunks : IParallelBody
+    {
+        public Job Job;
+        public int Panels, Chunks, Rows;
+
+        public void Run(int chunk)
+        {
+            int first = (int)((long)Panels * chunk / Chunks), last = (int)((long)Panels * (chunk + 1) / Chunks);
+            for (int row = 0; row < Rows; row++)
+                for (int panel = first; panel < last; panel++) Job.GemvPanel(row, panel);
+        }
+    }
+
+    /// <summary>Blocked GEMM: one (row block, panel chunk) task.</summary>
+    private struct BlockTasks : IParallelBody
+    {
+        public Job Job;
+        public int Rows, Panels, PanelChunks;
+
+        public void Run(int task)
+        {
+            int block = task / PanelChunks, chunk = task % PanelChunks;
+            int r0 = block * RowBlock, r1 = Math.Min(Rows, r0 + RowBlock);
+            int p0 = (int)((long)Panels * chunk / PanelChunks), p1 = (int)((long)Panels * (chunk + 1) / PanelChunks);
+            Job.Block(r0, r1, p0, p1);
         }
     }
 }

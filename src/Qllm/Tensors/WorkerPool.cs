@@ -10,7 +10,7 @@ namespace Qllm.Tensors;
 /// indices are handed out with one atomic increment each. One loop runs at a time: a caller that finds the
 /// pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
 /// </summary>
-internal sealed class WorkerPool
+internal sealed unsafe class WorkerPool
 {
     private static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs of spinning before sleeping
 
@@ -19,7 +19,8 @@ internal sealed class WorkerPool
     private readonly CountdownEvent _done;
     private int _busy; // 0 or 1; not a Monitor, which would let a loop nested on the calling thread re-enter
     private int _generation;
-    private Action<int>? _body;
+    private delegate*<void*, int, void> _body;
+    private void* _state;
     private int _count;
     private int _next;
     private Exception? _failure;
@@ -40,13 +41,14 @@ internal sealed class WorkerPool
         }
     }
 
-    /// <summary>Runs body(i) for i in [0, count) on the workers and the caller; false if the pool was busy.</summary>
-    public bool TryRun(int count, Action<int> body)
+    /// <summary>Runs body(state, i) for i in [0, count) on the workers and the caller; false if the pool was busy.</summary>
+    public bool TryRun(int count, delegate*<void*, int, void> body, void* state)
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
         try
         {
             _body = body;
+            _state = state;
             _count = count;
             _next = 0;
             _failure = null;
@@ -62,6 +64,7 @@ internal sealed class WorkerPool
         finally
         {
             _body = null;
+            _state = null;
             Volatile.Write(ref _busy, 0);
         }
     }
@@ -90,11 +93,12 @@ internal sealed class WorkerPool
 
     private void Drain()
     {
-        var body = _body!;
+        var body = _body;
+        void* state = _state;
         int i;
         while ((i = Interlocked.Increment(ref _next) - 1) < _count)
         {
-            try { body(i); }
+            try { body(state, i); }
             catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
         }
     }

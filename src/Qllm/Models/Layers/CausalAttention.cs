@@ -35,12 +35,18 @@ public static unsafe class CausalAttention
         int slots = Math.Clamp(4 * Compute.Threads / heads, 1, tiles);
         int total = shape.StartPosition + shape.SeqLen;
         long work = (long)heads * shape.SeqLen * total * shape.HeadDim;
-        var path = KernelSelector.Current;
-        Compute.For(heads * slots, work > 1 << 16, task =>
+        var body = new HeadTasks(queries, cache, shape, output, slots, KernelSelector.Current);
+        Compute.For(heads * slots, work > 1 << 16, ref body);
+    }
+
+    /// <summary>Task t: head t / slots, every slots-th query tile from t % slots.</summary>
+    private readonly struct HeadTasks(float[] queries, IKvCacheLayer cache, Shape shape, float[] output, int slots, KernelPath path) : IParallelBody
+    {
+        public void Run(int task)
         {
             int head = task / slots;
             HeadTiles(queries, cache, shape, output, head / shape.NumHeads, head % shape.NumHeads, task % slots, slots, path);
-        });
+        }
     }
 
     private static void HeadTiles(float[] queries, IKvCacheLayer cache, Shape s, float[] output, int sequence, int head,
@@ -49,10 +55,8 @@ public static unsafe class CausalAttention
         int hd = s.HeadDim, total = s.StartPosition + s.SeqLen, padded = IKvCacheLayer.PaddedLength(total);
         int kvHead = head / (s.NumHeads / s.NumKvHeads);
         float scale = 1f / MathF.Sqrt(hd);
-        var pool = ArrayPool<float>.Shared;
-        float[] keyScratch = pool.Rent(hd * padded), valueScratch = pool.Rent(hd * padded);
-        float[] work = pool.Rent(QueryTile * hd * 2 + QueryTile * KeyBlock + 2 * QueryTile);
-        try
+        float[] keyScratch = ThreadScratch.Get(0, hd * padded), valueScratch = ThreadScratch.Get(1, hd * padded);
+        float[] work = ThreadScratch.Get(2, QueryTile * hd * 2 + QueryTile * KeyBlock + 2 * QueryTile);
         {
             var keys = cache.ReadKeys(sequence, kvHead, total, keyScratch, out int keyStride);
             var values = cache.ReadValues(sequence, kvHead, total, valueScratch, out int valueStride);
@@ -83,12 +87,6 @@ public static unsafe class CausalAttention
                             new Span<float>(o + rowBase + (long)i * s.QDim, hd));
                 }
             }
-        }
-        finally
-        {
-            pool.Return(keyScratch);
-            pool.Return(valueScratch);
-            pool.Return(work);
         }
     }
 

@@ -33,7 +33,14 @@ public sealed class DenseLinear : ILinear
     public long StorageBytes => 4L * ParameterCount;
     public long ParameterCount => Weight.Length + (Bias?.Length ?? 0);
 
-    public PackedMatrix Packed => LazyInitializer.EnsureInitialized(ref _packed, () => PackedMatrix.Pack(Weight, OutFeatures, InFeatures));
+    // Not LazyInitializer with a lambda: that lambda captures `this` and would allocate on every decode step.
+    public PackedMatrix Packed => Volatile.Read(ref _packed) ?? PackOnce();
+
+    private PackedMatrix PackOnce()
+    {
+        var packed = PackedMatrix.Pack(Weight, OutFeatures, InFeatures);
+        return Interlocked.CompareExchange(ref _packed, packed, null) ?? packed;
+    }
 
     /// <summary>Drops the packed copy after <see cref="Weight"/> was modified in place.</summary>
     public void WeightChanged() => _packed = null;

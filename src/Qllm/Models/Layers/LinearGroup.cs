@@ -9,29 +9,31 @@ namespace Qllm.Models.Layers;
 /// </summary>
 public sealed class LinearGroup(params LinearSlot[] slots)
 {
+    // Filled on each call (field reads only): layers may be replaced, or their weights edited, between calls.
+    private readonly PackedMatrix[] _packed = new PackedMatrix[slots.Length];
+    private readonly float[]?[] _biases = new float[]?[slots.Length];
+
     public IReadOnlyList<LinearSlot> Slots { get; } = slots;
 
-    public void Forward(ReadOnlySpan<float> input, float[][] outputs, int rows)
+    public void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float[]> outputs, int rows)
     {
-        if (Gemm.IsGemv(rows) && TryPacked(out var packed, out var biases))
+        if (Gemm.IsGemv(rows) && Batchable())
         {
-            Gemm.MultiplyGemvs(input, rows, packed, outputs, biases);
+            Gemm.MultiplyGemvs(input, rows, _packed, outputs, _biases);
             return;
         }
         for (int i = 0; i < slots.Length; i++) slots[i].Forward(input, outputs[i], rows);
     }
 
-    private bool TryPacked(out PackedMatrix[] packed, out float[]?[] biases)
+    private bool Batchable()
     {
-        packed = new PackedMatrix[slots.Length];
-        biases = new float[]?[slots.Length];
         for (int i = 0; i < slots.Length; i++)
         {
             if (slots[i].Hooks.Count > 0) return false;
             switch (slots[i].Layer)
             {
-                case DenseLinear dense: packed[i] = dense.Packed; biases[i] = dense.Bias; break;
-                case Bf16Linear bf16: packed[i] = bf16.Packed; biases[i] = bf16.Bias; break;
+                case DenseLinear dense: _packed[i] = dense.Packed; _biases[i] = dense.Bias; break;
+                case Bf16Linear bf16: _packed[i] = bf16.Packed; _biases[i] = bf16.Bias; break;
                 default: return false;
             }
         }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using Qllm.Models.Layers;
 using Qllm.Tensors;
@@ -56,45 +55,38 @@ public sealed class LlamaBlock : IDecoderBlock
     {
         var c = _config;
         int rows = context.Rows, d = c.HiddenSize;
-        var pool = ArrayPool<float>.Shared;
-        float[] normed = pool.Rent(rows * d), q = pool.Rent(rows * c.QDim), k = pool.Rent(rows * c.KvDim),
-            v = pool.Rent(rows * c.KvDim), attention = pool.Rent(rows * c.QDim),
-            gate = pool.Rent(rows * c.IntermediateSize), up = pool.Rent(rows * c.IntermediateSize);
-        try
+        var w = context.Workspace;
+        float[] normed = w.Get(0, rows * d), q = w.Get(1, rows * c.QDim), k = w.Get(2, rows * c.KvDim),
+            v = w.Get(3, rows * c.KvDim), attention = w.Get(4, rows * c.QDim),
+            gate = w.Get(5, rows * c.IntermediateSize), up = w.Get(6, rows * c.IntermediateSize);
+        // Attention sub-layer.
+        InputNorm.Forward(hidden, normed, rows);
+        _qkv.Forward(normed, [q, k, v], rows);
+        var cache = context.Cache.Layer(Index);
+        for (int r = 0; r < rows; r++)
         {
-            // Attention sub-layer.
-            InputNorm.Forward(hidden, normed, rows);
-            _qkv.Forward(normed, [q, k, v], rows);
-            var cache = context.Cache.Layer(Index);
-            for (int r = 0; r < rows; r++)
-            {
-                int position = context.StartPosition + r % context.SeqLen;
-                _rope.Apply(q.AsSpan(r * c.QDim, c.QDim), c.NumHeads, position);
-                _rope.Apply(k.AsSpan(r * c.KvDim, c.KvDim), c.NumKvHeads, position);
-            }
-            for (int b = 0; b < context.Batch; b++)
-            {
-                int rowsOfSequence = context.SeqLen * c.KvDim;
-                cache.Write(b, context.StartPosition, context.SeqLen, k.AsSpan(b * rowsOfSequence, rowsOfSequence), v.AsSpan(b * rowsOfSequence, rowsOfSequence));
-            }
-            var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition,
-                c.NumHeads, c.NumKvHeads, c.HeadDim, c.SlidingWindow);
-            CausalAttention.Run(q, cache, shape, attention);
-            OProj.Forward(attention, normed, rows);
-            TensorPrimitives.Add(hidden[..(rows * d)], normed.AsSpan(0, rows * d), hidden);
+            int position = context.StartPosition + r % context.SeqLen;
+            _rope.Apply(q.AsSpan(r * c.QDim, c.QDim), c.NumHeads, position);
+            _rope.Apply(k.AsSpan(r * c.KvDim, c.KvDim), c.NumKvHeads, position);
+        }
+        for (int b = 0; b < context.Batch; b++)
+        {
+            int rowsOfSequence = context.SeqLen * c.KvDim;
+            cache.Write(b, context.StartPosition, context.SeqLen, k.AsSpan(b * rowsOfSequence, rowsOfSequence), v.AsSpan(b * rowsOfSequence, rowsOfSequence));
+        }
+        var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition,
+            c.NumHeads, c.NumKvHeads, c.HeadDim, c.SlidingWindow);
+        CausalAttention.Run(q, cache, shape, attention);
+        OProj.Forward(attention, normed, rows);
+        TensorPrimitives.Add(hidden[..(rows * d)], normed.AsSpan(0, rows * d), hidden);
 
-            // Feed-forward sub-layer (SwiGLU).
-            PostAttentionNorm.Forward(hidden, normed, rows);
-            _gateUp.Forward(normed, [gate, up], rows);
-            int width = rows * c.IntermediateSize;
-            Elementwise.SiluGate(gate.AsSpan(0, width), up.AsSpan(0, width));
-            DownProj.Forward(gate, normed, rows);
-            TensorPrimitives.Add(hidden[..(rows * d)], normed.AsSpan(0, rows * d), hidden);
-        }
-        finally
-        {
-            foreach (var buffer in new[] { normed, q, k, v, attention, gate, up }) pool.Return(buffer);
-        }
+        // Feed-forward sub-layer (SwiGLU).
+        PostAttentionNorm.Forward(hidden, normed, rows);
+        _gateUp.Forward(normed, [gate, up], rows);
+        int width = rows * c.IntermediateSize;
+        Elementwise.SiluGate(gate.AsSpan(0, width), up.AsSpan(0, width));
+        DownProj.Forward(gate, normed, rows);
+        TensorPrimitives.Add(hidden[..(rows * d)], normed.AsSpan(0, rows * d), hidden);
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using Qllm.Models.Layers;
 using Qllm.Tensors;
@@ -49,47 +48,40 @@ public sealed class OptBlock : IDecoderBlock
         var c = _config;
         int rows = context.Rows, d = c.HiddenSize, n = rows * d;
         bool preNorm = c.DoLayerNormBefore;
-        var pool = ArrayPool<float>.Shared;
-        float[] normed = pool.Rent(n), q = pool.Rent(n), k = pool.Rent(n), v = pool.Rent(n),
-            attention = pool.Rent(n), ffn = pool.Rent(rows * c.IntermediateSize);
-        try
+        var w = context.Workspace;
+        float[] normed = w.Get(0, n), q = w.Get(1, n), k = w.Get(2, n), v = w.Get(3, n),
+            attention = w.Get(4, n), ffn = w.Get(5, rows * c.IntermediateSize);
+        // Attention sub-layer.
+        ReadOnlySpan<float> attentionInput = hidden;
+        if (preNorm)
         {
-            // Attention sub-layer.
-            ReadOnlySpan<float> attentionInput = hidden;
-            if (preNorm)
-            {
-                SelfAttentionNorm.Forward(hidden, normed, rows);
-                attentionInput = normed;
-            }
-            QProj.Forward(attentionInput, q, rows);
-            KProj.Forward(attentionInput, k, rows);
-            VProj.Forward(attentionInput, v, rows);
-            var cache = context.Cache.Layer(Index);
-            for (int b = 0; b < context.Batch; b++)
-                cache.Write(b, context.StartPosition, context.SeqLen, k.AsSpan(b * context.SeqLen * d, context.SeqLen * d), v.AsSpan(b * context.SeqLen * d, context.SeqLen * d));
-            var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition, c.NumHeads, c.NumHeads, c.HeadDim, null);
-            CausalAttention.Run(q, cache, shape, attention);
-            OutProj.Forward(attention, normed, rows);
-            TensorPrimitives.Add(hidden[..n], normed.AsSpan(0, n), hidden);
-            if (!preNorm) SelfAttentionNorm.Forward(hidden, hidden, rows);
+            SelfAttentionNorm.Forward(hidden, normed, rows);
+            attentionInput = normed;
+        }
+        QProj.Forward(attentionInput, q, rows);
+        KProj.Forward(attentionInput, k, rows);
+        VProj.Forward(attentionInput, v, rows);
+        var cache = context.Cache.Layer(Index);
+        for (int b = 0; b < context.Batch; b++)
+            cache.Write(b, context.StartPosition, context.SeqLen, k.AsSpan(b * context.SeqLen * d, context.SeqLen * d), v.AsSpan(b * context.SeqLen * d, context.SeqLen * d));
+        var shape = new CausalAttention.Shape(context.Batch, context.SeqLen, context.StartPosition, c.NumHeads, c.NumHeads, c.HeadDim, null);
+        CausalAttention.Run(q, cache, shape, attention);
+        OutProj.Forward(attention, normed, rows);
+        TensorPrimitives.Add(hidden[..n], normed.AsSpan(0, n), hidden);
+        if (!preNorm) SelfAttentionNorm.Forward(hidden, hidden, rows);
 
-            // Feed-forward sub-layer.
-            ReadOnlySpan<float> ffnInput = hidden;
-            if (preNorm)
-            {
-                FinalNorm.Forward(hidden, normed, rows);
-                ffnInput = normed;
-            }
-            Fc1.Forward(ffnInput, ffn, rows);
-            Elementwise.Relu(ffn.AsSpan(0, rows * c.IntermediateSize));
-            Fc2.Forward(ffn, attention, rows);
-            TensorPrimitives.Add(hidden[..n], attention.AsSpan(0, n), hidden);
-            if (!preNorm) FinalNorm.Forward(hidden, hidden, rows);
-        }
-        finally
+        // Feed-forward sub-layer.
+        ReadOnlySpan<float> ffnInput = hidden;
+        if (preNorm)
         {
-            foreach (var buffer in new[] { normed, q, k, v, attention, ffn }) pool.Return(buffer);
+            FinalNorm.Forward(hidden, normed, rows);
+            ffnInput = normed;
         }
+        Fc1.Forward(ffnInput, ffn, rows);
+        Elementwise.Relu(ffn.AsSpan(0, rows * c.IntermediateSize));
+        Fc2.Forward(ffn, attention, rows);
+        TensorPrimitives.Add(hidden[..n], attention.AsSpan(0, n), hidden);
+        if (!preNorm) FinalNorm.Forward(hidden, hidden, rows);
     }
 }
 

@@ -38,7 +38,7 @@ public sealed class OptModel : CausalLanguageModel
     public override void Embed(ReadOnlySpan<int> tokens, int batch, int seqLen, int startPosition, Span<float> hidden)
     {
         int d = Config.HiddenSize, e = Config.WordEmbedProjDim, rows = tokens.Length;
-        var words = ProjectIn is null ? hidden : new float[rows * e];
+        var words = ProjectIn is null ? hidden : new float[rows * e]; // only OPT-350m projects: not worth pooling
         for (int r = 0; r < rows; r++)
         {
             CheckToken(tokens[r]);
@@ -56,11 +56,24 @@ public sealed class OptModel : CausalLanguageModel
     public override void Finish(ReadOnlySpan<float> hidden, Span<float> output, int rows)
     {
         int n = rows * Config.HiddenSize;
-        float[] normed = new float[n];
-        if (FinalNorm is null) hidden[..n].CopyTo(normed);
-        else FinalNorm.Forward(hidden, normed, rows);
-        if (ProjectOut is null) normed.CopyTo(output);
-        else ProjectOut.Forward(normed, output, rows);
+        if (ProjectOut is null)
+        {
+            // The common case (every OPT but 350m): straight into the output, no intermediate buffer.
+            if (FinalNorm is null) hidden[..n].CopyTo(output);
+            else FinalNorm.Forward(hidden, output, rows);
+            return;
+        }
+        float[] normed = System.Buffers.ArrayPool<float>.Shared.Rent(n);
+        try
+        {
+            if (FinalNorm is null) hidden[..n].CopyTo(normed);
+            else FinalNorm.Forward(hidden, normed, rows);
+            ProjectOut.Forward(normed.AsSpan(0, n), output, rows);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(normed);
+        }
     }
 
     protected override float[] TokenEmbedding => EmbeddingTable;

@@ -1,0 +1,23 @@
+namespace Qllm.Tensors;
+
+/// <summary>
+/// Per-thread working buffers for kernels that run on the pool's threads at every decode step (attention's
+/// tiles). ArrayPool would also do, but it trims idle arrays after garbage collections and then allocates
+/// again; these stay for the thread's life, grown to the next power of two when a larger one is asked for.
+/// Each call site uses its own slot, so buffers held at the same time never alias.
+/// </summary>
+internal static class ThreadScratch
+{
+    public const int Slots = 4;
+
+    [ThreadStatic] private static float[]?[]? _buffers;
+
+    public static float[] Get(int slot, int length)
+    {
+        var buffers = _buffers ??= new float[]?[Slots];
+        var buffer = buffers[slot];
+        if (buffer is null || buffer.Length < length)
+            buffers[slot] = buffer = new float[(int)Math.Min(Array.MaxLength, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(length, 64)))];
+        return buffer;
+    }
+}

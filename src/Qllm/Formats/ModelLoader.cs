@@ -21,7 +21,7 @@ public sealed record LoadedModel(CausalLanguageModel Model, ITextTokenizer? Toke
 /// </summary>
 public static class ModelLoader
 {
-    public static LoadedModel Load(string modelPath, string? tokenizerPath = null)
+    public static LoadedModel Load(string modelPath, string? tokenizerPath = null, ModelLoadOptions? options = null)
     {
         if (RandomModels.IsRandom(modelPath))
         {
@@ -30,7 +30,7 @@ public static class ModelLoader
             return new LoadedModel(random, randomTokenizer, modelPath, "random", tokenizerPath);
         }
         var (path, format) = Locate(modelPath);
-        CausalLanguageModel model = format == "huggingface" ? HfModelLoader.Load(path) : Llama2cCheckpoint.Load(path);
+        CausalLanguageModel model = format == "huggingface" ? HfModelLoader.Load(path, options) : Llama2cCheckpoint.Load(path);
         string folder = format == "huggingface" ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
         var hints = new TokenizerHints(
             ModelType: model.Config.Family == ModelFamily.Opt ? "opt" : format == "llama2.c" ? "llama2.c" : "llama",

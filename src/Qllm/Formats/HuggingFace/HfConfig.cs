@@ -33,7 +33,7 @@ public static class HfConfig
     public static ModelConfig Parse(JsonElement root, string path)
     {
         string architecture = ArchitectureOf(root, path);
-        var json = new Fields(root, path);
+        var json = new JsonFields(root, path);
         return architecture == "OPTForCausalLM" ? ParseOpt(json, architecture) : ParseLlama(json, architecture);
     }
 
@@ -57,7 +57,7 @@ public static class HfConfig
         return architecture;
     }
 
-    private static ModelConfig ParseLlama(Fields f, string architecture)
+    private static ModelConfig ParseLlama(JsonFields f, string architecture)
     {
         string activation = f.String("hidden_act", "silu");
         if (activation != "silu") throw new FormatException($"hidden_act '{activation}' is not supported (LLaMA-family models use silu)");
@@ -88,7 +88,7 @@ public static class HfConfig
         };
     }
 
-    private static ModelConfig ParseOpt(Fields f, string architecture)
+    private static ModelConfig ParseOpt(JsonFields f, string architecture)
     {
         string activation = f.String("activation_function", "relu");
         if (activation != "relu") throw new FormatException($"activation_function '{activation}' is not supported (OPT uses relu)");
@@ -116,61 +116,15 @@ public static class HfConfig
         };
     }
 
-    private static RopeScaling? RopeScalingOf(Fields f)
+    private static RopeScaling? RopeScalingOf(JsonFields f)
     {
         if (!f.Root.TryGetProperty("rope_scaling", out var s) || s.ValueKind == JsonValueKind.Null) return null;
-        var scaling = new Fields(s, f.Path);
+        var scaling = new JsonFields(s, f.Path);
         string type = scaling.OptionalString("rope_type") ?? scaling.OptionalString("type")
             ?? throw new FormatException("rope_scaling has no rope_type");
         if (type == "default") return null;
         return new RopeScaling(type, scaling.Double("factor", 1),
             scaling.Double("low_freq_factor", 1), scaling.Double("high_freq_factor", 4),
             scaling.OptionalInt("original_max_position_embeddings") ?? 8192);
-    }
-
-    /// <summary>Typed access to config fields, with errors that name the field.</summary>
-    private sealed class Fields(JsonElement root, string path)
-    {
-        public JsonElement Root { get; } = root;
-        public string Path { get; } = path;
-
-        private JsonElement? Get(string name) =>
-            Root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
-
-        public int Int(string name) => OptionalInt(name) ?? throw new FormatException($"field '{name}' is missing");
-
-        public int? OptionalInt(string name)
-        {
-            if (Get(name) is not { } value) return null;
-            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int result))
-                throw new FormatException($"field '{name}' must be an integer");
-            return result;
-        }
-
-        public double Double(string name, double fallback)
-        {
-            if (Get(name) is not { } value) return fallback;
-            if (value.ValueKind != JsonValueKind.Number) throw new FormatException($"field '{name}' must be a number");
-            return value.GetDouble();
-        }
-
-        public bool Bool(string name, bool fallback)
-        {
-            if (Get(name) is not { } value) return fallback;
-            if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw new FormatException($"field '{name}' must be true or false");
-            return value.GetBoolean();
-        }
-
-        public string? OptionalString(string name) => Get(name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
-
-        public string String(string name, string fallback) => OptionalString(name) ?? fallback;
-
-        public IReadOnlyList<int> IntList(string name) => Get(name) switch
-        {
-            null => [],
-            { ValueKind: JsonValueKind.Number } one => [one.GetInt32()],
-            { ValueKind: JsonValueKind.Array } many => many.EnumerateArray().Select(e => e.GetInt32()).ToArray(),
-            _ => throw new FormatException($"field '{name}' must be an integer or a list of integers"),
-        };
     }
 }

@@ -1,4 +1,5 @@
 using Qllm.Common;
+using Qllm.Formats.Gptq;
 using Qllm.Formats.Safetensors;
 using Qllm.Models;
 using Qllm.Models.Layers;
@@ -11,14 +12,17 @@ namespace Qllm.Formats.HuggingFace;
 /// Loads a Hugging Face model folder (config.json + model.safetensors or its shards) into the model
 /// family's classes. Tensors are read from the memory-mapped files one at a time into fp32; each
 /// missing tensor or wrong shape is reported with the file and tensor name.
+/// A GPTQ checkpoint (see <see cref="GptqConfigReader"/>) has its block linears read from the packed tensors
+/// and built by <see cref="ModelLoadOptions.GptqLinearFactory"/>; everything else is read as usual.
 /// </summary>
 public static class HfModelLoader
 {
-    public static CausalLanguageModel Load(string folder)
+    public static CausalLanguageModel Load(string folder, ModelLoadOptions? options = null)
     {
         var config = HfConfig.Load(Path.Combine(folder, "config.json"));
         using var weights = SafetensorsCheckpoint.OpenFolder(folder);
-        var reader = new TensorReader(weights, folder);
+        var gptq = GptqConfigReader.Read(folder, weights);
+        var reader = new TensorReader(weights, folder, gptq, options ?? ModelLoadOptions.Default);
         return config.Family == ModelFamily.Opt ? LoadOpt(config, reader) : LoadLlama(config, reader);
     }
 
@@ -68,14 +72,17 @@ public static class HfModelLoader
         }
         // HF builds the decoder's final LayerNorm only for pre-LN models (do_layer_norm_before).
         var finalNorm = c.DoLayerNormBefore ? r.LayerNorm(p0 + "final_layer_norm", d, c.NormEps) : null;
-        DenseLinear? projectIn = e != d ? r.Linear(p0 + "project_in", d, e, bias: false) : null;
-        DenseLinear? projectOut = e != d ? r.Linear(p0 + "project_out", e, d, bias: false) : null;
+        // AutoGPTQ quantizes only the blocks' linears; project_in/out stay plain.
+        DenseLinear? projectIn = e != d ? r.Dense(p0 + "project_in", d, e, bias: false) : null;
+        DenseLinear? projectOut = e != d ? r.Dense(p0 + "project_out", e, d, bias: false) : null;
         float[]? head = c.TieWordEmbeddings || !r.Has("lm_head.weight") ? null : r.Read("lm_head.weight", c.VocabSize, e);
         return new OptModel(c, embedding, positions, blocks, finalNorm, projectIn, projectOut, head);
     }
 
-    private sealed class TensorReader(SafetensorsCheckpoint weights, string folder)
+    private sealed class TensorReader(SafetensorsCheckpoint weights, string folder, GptqCheckpointInfo? gptq, ModelLoadOptions options)
     {
+        private readonly GptqLayerReader? _gptq = gptq is null ? null : new GptqLayerReader(weights, folder, gptq);
+
         /// <summary>
         /// The name as stored: some checkpoints were saved from the bare decoder (OPTModel, LlamaModel)
         /// and lack the "model." prefix of the *ForCausalLM classes.
@@ -95,13 +102,19 @@ public static class HfModelLoader
             return weights.ReadFloat32(name);
         }
 
-        /// <summary>A linear layer "{name}.weight" [out, in], with "{name}.bias" when the checkpoint has one.</summary>
-        public DenseLinear Linear(string name, int outFeatures, int inFeatures, bool bias = true)
+        /// <summary>A block's linear layer: GPTQ-packed in a GPTQ checkpoint, else as <see cref="Dense"/>.</summary>
+        public ILinear Linear(string name, int outFeatures, int inFeatures)
         {
-            float[] weight = Read(name + ".weight", outFeatures, inFeatures);
-            float[]? b = bias && Has(name + ".bias") ? Read(name + ".bias", outFeatures) : null;
-            return new DenseLinear(weight, outFeatures, inFeatures, b);
+            if (_gptq is null) return Dense(name, outFeatures, inFeatures);
+            var quantized = _gptq.Read(Stored(name + ".qweight")[..^8], outFeatures, inFeatures);
+            return options.GptqLinearFactory(quantized, Bias(name, outFeatures));
         }
+
+        /// <summary>A linear layer "{name}.weight" [out, in], with "{name}.bias" when the checkpoint has one.</summary>
+        public DenseLinear Dense(string name, int outFeatures, int inFeatures, bool bias = true) =>
+            new(Read(name + ".weight", outFeatures, inFeatures), outFeatures, inFeatures, bias ? Bias(name, outFeatures) : null);
+
+        private float[]? Bias(string name, int outFeatures) => Has(name + ".bias") ? Read(name + ".bias", outFeatures) : null;
 
         public LayerNormLayer LayerNorm(string name, int size, float eps) =>
             new(Read(name + ".weight", size), Read(name + ".bias", size), eps);

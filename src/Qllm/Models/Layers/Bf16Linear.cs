@@ -7,7 +7,7 @@ namespace Qllm.Models.Layers;
 /// fp32 inside the kernels; products and sums are fp32. Decode reads every weight once per token, so it
 /// runs up to twice as fast; the rounding bound is 2^-9 relative per weight (tested against fp32).
 /// </summary>
-public sealed class Bf16Linear(PackedMatrix packed, float[]? bias) : ILinear
+public sealed class Bf16Linear(PackedMatrix packed, float[]? bias) : ILinear, IHasBias
 {
     public PackedMatrix Packed { get; } = packed.IsBf16 ? packed : throw new ArgumentException("Bf16Linear needs bf16 panels.");
     public float[]? Bias { get; } = bias;

@@ -7,7 +7,7 @@ namespace Qllm.Models.Layers;
 /// The GEMM reads a packed copy made on first use; code that edits <see cref="Weight"/> in place afterwards
 /// must call <see cref="WeightChanged"/>.
 /// </summary>
-public sealed class DenseLinear : ILinear
+public sealed class DenseLinear : ILinear, IHasBias
 {
     private PackedMatrix? _packed;
 

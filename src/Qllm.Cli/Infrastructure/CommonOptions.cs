@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Qllm.Common;
+using Qllm.Evaluation;
 
 namespace Qllm.Cli.Infrastructure;
 
@@ -38,4 +40,32 @@ public static class CommonOptions
     {
         Description = "Write the results, with the full configuration and timings, to this JSON file.",
     };
+
+    public static Option<string> Perplexity() => new("--ppl")
+    {
+        Description = "Comma-separated data sets to score: wikitext2, ptb, ptb-valid, c4, or paths to .txt/.jsonl files.",
+        DefaultValueFactory = _ => "wikitext2",
+    };
+
+    public static Option<int> SeqLen() => new("--seqlen")
+    {
+        Description = "Perplexity window length in tokens (default 2048, capped at the model's maximum positions).",
+        DefaultValueFactory = _ => 2048,
+    };
+
+    public static Option<int?> WindowLimit() => new("--limit")
+    {
+        Description = "Score at most this many windows per data set (for a quick look; the result is then partial).",
+    };
+
+    public static Option<string?> DataDirectory() => new("--data-dir")
+    {
+        Description = $"Folder holding wikitext2/, ptb/, c4/ (default: ${Evaluation.DataDirectory.EnvironmentVariable}, else ../shared/data).",
+    };
+
+    public static int CheckSeqLen(int seqLen) =>
+        seqLen >= 2 ? seqLen : throw new QllmException($"--seqlen must be at least 2, got {seqLen}.");
+
+    public static int? CheckWindowLimit(int? limit) =>
+        limit is < 1 ? throw new QllmException($"--limit must be at least 1, got {limit}.") : limit;
 }

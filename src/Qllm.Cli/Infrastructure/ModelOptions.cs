@@ -19,10 +19,14 @@ public sealed class ModelOptions
     public Option<string?> Output { get; } = CommonOptions.Output();
     public Option<string> WeightDType { get; } = CommonOptions.WeightDType();
     public QuantizationOptions Quantization { get; } = new();
+    public Option<bool> Simulate { get; } = new("--simulate")
+    {
+        Description = "For a GPTQ checkpoint: dequantize its weights into fp32 layers (fake quantization) instead of running the packed low-bit layers.",
+    };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Model, Tokenizer, Threads, Output, WeightDType }) command.Options.Add(option);
+        foreach (Option option in new Option[] { Model, Tokenizer, Threads, Output, WeightDType, Simulate }) command.Options.Add(option);
         Quantization.AddTo(command);
     }
 
@@ -56,5 +60,5 @@ public sealed class ModelOptions
     }
 
     public (LoadedModel Loaded, double Seconds) Load(ParseResult result) =>
-        ModelSession.Load(result.GetValue(Model)!, result.GetValue(Tokenizer), result.GetValue(Threads));
+        ModelSession.Load(result.GetValue(Model)!, result.GetValue(Tokenizer), result.GetValue(Threads), result.GetValue(Simulate));
 }

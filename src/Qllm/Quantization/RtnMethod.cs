@@ -22,6 +22,29 @@ public static class RtnMethod
         }
     }
 
+    /// <summary>
+    /// Weight-only RTN that keeps the integer codes: each block linear becomes a packed low-bit layer (or, with
+    /// <paramref name="simulate"/>, a dense layer of the dequantized values), and the codes are returned for saving.
+    /// </summary>
+    public static WeightOnlyResult QuantizeWeights(CausalLanguageModel model, QuantSpec spec, bool simulate)
+    {
+        var result = new WeightOnlyResult();
+        foreach (var slot in model.BlockLinears())
+        {
+            if (slot.Layer is not DenseLinear dense)
+                throw new InvalidOperationException($"RTN needs a full-precision layer at {slot.Name}, found '{slot.Layer.Kind}'.");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var codes = WeightQuantizer.Quantize(dense.Weight, dense.OutFeatures, dense.InFeatures, spec);
+            float[] dequantized = codes.Dequantize();
+            double error = 0;
+            for (int i = 0; i < dequantized.Length; i++) error += Math.Pow(dense.Weight[i] - dequantized[i], 2);
+            slot.Layer = WeightOnlyResult.MakeLayer(codes, dense.Bias, simulate);
+            result.Weights[slot.Name] = codes;
+            result.Layers.Add(new QuantizedLayerReport(slot.Name, dense.OutFeatures, dense.InFeatures, error, 0, 0, clock.Elapsed.TotalSeconds));
+        }
+        return result;
+    }
+
     /// <summary>A dense copy of the layer with its weights on the grid; the original layer is left untouched.</summary>
     public static DenseLinear FakeQuantize(ILinear layer, QuantSpec spec)
     {

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Qllm.Cli.Infrastructure;
+using Qllm.Common;
+using Qllm.Formats.Gptq;
+using Qllm.Reporting;
+
+namespace Qllm.Cli.Commands;
+
+/// <summary>
+/// <c>qllm run</c>: quantize and evaluate in one command, as qllm-infer's main.py does: load, quantize the weights
+/// (GPTQ or RTN), measure perplexity on --ppl, and optionally save the checkpoint.
+/// </summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var tokenizer = CommonOptions.Tokenizer();
+        var threads = CommonOptions.Threads();
+        var output = CommonOptions.Output();
+        var method = new WeightMethodOptions();
+        var ppl = CommonOptions.Perplexity();
+        var seqLen = CommonOptions.SeqLen();
+        var limit = CommonOptions.WindowLimit();
+        var dataDir = CommonOptions.DataDirectory();
+        var save = new Option<string?>("--save") { Description = "Also write the quantized checkpoint to this folder (GPTQ/AutoGPTQ layout)." };
+
+        var command = new Command("run",
+            "Quantize a model's weights (GPTQ or RTN) and measure its perplexity in one go.\n\n" +
+            "Example:\n  qllm run --model ../shared/models/stories260K --method gptq --wbits 4 --nsamples 128 --calib-seqlen 512 --ppl wikitext2,c4 --seqlen 512")
+        {
+            model, tokenizer, threads, output, ppl, seqLen, limit, dataDir, save,
+        };
+        method.AddTo(command);
+        command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
+        {
+            var total = Stopwatch.StartNew();
+            var settings = method.Read(result);
+            string[] datasets = PerplexityRun.ParseDatasets(result.GetValue(ppl)!);
+            int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
+            int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
+            string? saveFolder = result.GetValue(save);
+            if (saveFolder != null) QuantizeCommand.CheckSaveTarget(saveFolder, settings);
+
+            var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
+            ModelSession.RequireFullPrecision(loaded);
+            var textTokenizer = loaded.RequireTokenizer();
+            int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
+
+            var outcome = WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir));
+            ConsoleOutput.Info($"quantized with {settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
+            if (saveFolder != null)
+            {
+                GptqCheckpointWriter.Write(saveFolder, loaded.Model, outcome.Result.Weights, QuantizeCommand.CheckpointInfo(settings), loaded.TokenizerPath);
+                ConsoleOutput.Info($"saved to {Path.GetFullPath(saveFolder)}");
+            }
+
+            var table = PerplexityRun.NewTable();
+            var (results, scoringTimings) = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
+                result.GetValue(dataDir), settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)"), table);
+            Console.Write(table);
+            var timings = outcome.Timings;
+            timings["load_s"] = loadSeconds;
+            foreach (var (name, value) in scoringTimings.ToList()) timings[name] = value?.DeepClone();
+            timings["total_s"] = total.Elapsed.TotalSeconds;
+
+            if (result.GetValue(output) is { } path)
+                ResultsFile.Write(path, new JsonObject
+                {
+                    ["command"] = "run",
+                    ["environment"] = ModelSession.Environment(result.GetValue(threads)),
+                    ["model"] = ModelSession.Describe(loaded),
+                    ["config"] = new JsonObject
+                    {
+                        ["quantization"] = settings.ToJson(),
+                        ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode?)d).ToArray()),
+                        ["seqlen"] = windowLength,
+                        ["limit"] = windowLimit,
+                        ["saved_to"] = saveFolder is null ? null : Path.GetFullPath(saveFolder),
+                    },
+                    ["calibration"] = outcome.Calibration,
+                    ["timings"] = timings,
+                    ["layers"] = WeightQuantizationStep.LayersJson(outcome.Result),
+                    ["quantized_weight_bytes"] = loaded.Model.WeightBytes,
+                    ["results"] = results,
+                });
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -9,7 +9,7 @@ namespace Qllm.Quantization.Gptq;
 /// </summary>
 internal static class CholeskyFactor
 {
-    private const int Block = 64;
+    private const int Block = 128;
 
     /// <summary>
     /// A = L·Lᵀ in place: the lower triangle of <paramref name="a"/> becomes L (the upper triangle is read as

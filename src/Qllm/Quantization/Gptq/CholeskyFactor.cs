@@ -34,8 +34,7 @@ internal static class CholeskyFactor
             if (below == 0) break;
             bool parallel = (long)below * (k1 - k0) * (k1 - k0) > 1 << 16;
             Compute.For(below, parallel, t => SolveRowAgainstPanel(a, n, k1 + t, k0, k1));
-            // Rows near the bottom have the most entries, so hand them out first.
-            Compute.For(below, (long)below * below * (k1 - k0) > 1 << 18, t => UpdateTrailingRow(a, n, n - 1 - t, k0, k1));
+            SubtractPanelOuterProduct(a, n, k0, k1);
         }
         return true;
     }
@@ -60,22 +59,28 @@ internal static class CholeskyFactor
             a[i * n + j] = (a[i * n + j] - DoubleDot.Dot(a.AsSpan(i * n + k0, j - k0), a.AsSpan(j * n + k0, j - k0))) / a[j * n + j];
     }
 
-    // a[i, j] −= Σ_{k0 ≤ k < k1} a[i, k]·a[j, k] for k1 ≤ j ≤ i.
-    private static void UpdateTrailingRow(double[] a, int n, int i, int k0, int k1)
+    // a[i, j] −= Σ_{k0 ≤ k < k1} a[i, k]·a[j, k] for k1 ≤ j ≤ i, in 16-column strips (the biggest, leftmost, first)
+    // of 4 × 16 tiles against the panel transposed once into pt[k, j]. Tiles on the diagonal also update a few
+    // entries above it, which the factorisation never reads.
+    private static unsafe void SubtractPanelOuterProduct(double[] a, int n, int k0, int k1)
     {
-        int width = k1 - k0;
-        var ri = a.AsSpan(i * n + k0, width);
-        int j = k1;
-        for (; j + 3 <= i; j += 4)
+        int below = n - k1, kc = k1 - k0;
+        var pt = new double[kc * below];
+        Compute.For(below, (long)below * kc > 1 << 16, j =>
         {
-            var (d0, d1, d2, d3) = DoubleDot.Dot4(ri, a.AsSpan(j * n + k0, width), a.AsSpan((j + 1) * n + k0, width),
-                a.AsSpan((j + 2) * n + k0, width), a.AsSpan((j + 3) * n + k0, width));
-            a[i * n + j] -= d0;
-            a[i * n + j + 1] -= d1;
-            a[i * n + j + 2] -= d2;
-            a[i * n + j + 3] -= d3;
-        }
-        for (; j <= i; j++) a[i * n + j] -= DoubleDot.Dot(ri, a.AsSpan(j * n + k0, width));
+            for (int k = 0; k < kc; k++) pt[k * below + j] = a[(k1 + j) * n + k0 + k];
+        });
+        int strips = (below + DoubleTile.Columns - 1) / DoubleTile.Columns;
+        Compute.For(strips, (long)below * below * kc > 1 << 18, strip =>
+        {
+            int j0 = strip * DoubleTile.Columns, columns = Math.Min(DoubleTile.Columns, below - j0);
+            fixed (double* pa = a, pp = pt)
+                for (int i = j0; i < below; i += DoubleTile.Rows)
+                {
+                    double* rows = pa + (long)(k1 + i) * n;
+                    DoubleTile.SubtractProduct(rows + k0, n, pp + j0, below, kc, rows + k1 + j0, n, Math.Min(DoubleTile.Rows, below - i), columns);
+                }
+        });
     }
 
     // Columns [j0, j1) of L⁻¹: x[i, j] = −(Σ_{j ≤ k < i} l[i, k]·x[k, j]) / l[i, i]. Starting every dot at j0 is

@@ -40,7 +40,7 @@ public static class GptqSolver
         var dequantized = new float[rows * columns];
         double loss = new LazyBatchQuantizer(wt, u, rows, columns, grids, perm).Run(options.BlockSize, codes, dequantized);
         if (!double.IsFinite(loss) || !dequantized.All(float.IsFinite))
-            throw new QllmException("GPTQ produced non-finite weights: the inverse Hessian is numerically unusable; try a larger --percdamp.");
+            throw new QllmException("GPTQ produced non-finite weights: the layer's weights contain NaN/Inf or its inverse Hessian is numerically unusable (try a larger --percdamp).");
         var quantized = new QuantizedWeight(rows, columns, spec, codes, grids.Scales, grids.Zeros, options.ActOrder ? grids.GroupIndex : null);
         return new GptqResult(quantized, dequantized, loss, damp, retries, clock.Elapsed);
     }

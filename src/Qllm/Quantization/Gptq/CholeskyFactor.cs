@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Qllm.Tensors;
 
 namespace Qllm.Quantization.Gptq;
@@ -26,7 +27,7 @@ internal static class CholeskyFactor
             {
                 SolveRowAgainstPanel(a, n, i, k0, i);
                 var row = a.AsSpan(i * n + k0, i - k0);
-                double pivot = a[i * n + i] - DoubleDot.Dot(row, row);
+                double pivot = a[i * n + i] - TensorPrimitives.Dot(row, row);
                 if (!(pivot > 0) || !double.IsFinite(pivot)) return false;
                 a[i * n + i] = Math.Sqrt(pivot);
             }
@@ -40,23 +41,30 @@ internal static class CholeskyFactor
     }
 
     /// <summary>
-    /// X = L⁻¹ for lower-triangular L, returned transposed (Xᵀ, upper triangular, row-major). Row j of Xᵀ
-    /// is column j of X, which forward substitution fills independently of every other column: so four
-    /// columns go to one task (sharing each row of L through <see cref="DoubleDot.Dot4"/>), tasks in parallel.
+    /// X = L⁻¹ for lower-triangular L (row-major, upper triangle ignored), blocked by rows: for each block of rows
+    /// I = [i0, i1), first X[I, :i0] ← −L[I, :i0]·X[:i0, :i0] with the 4 × 16 tile (the O(n³) part, parallel over
+    /// column strips), then forward substitution through the block's own rows, parallel over column ranges
+    /// (columns of X are independent): X[i, :] = (e_i − Σ_{i0 ≤ k &lt; i} L[i, k]·X[k, :] − (the part above)) / L[i, i].
     /// </summary>
-    public static double[] InvertLowerTransposed(double[] l, int n)
+    public static double[] InvertLower(double[] l, int n)
     {
-        var xt = new double[(long)n * n];
-        int groups = (n + 3) / 4;
-        Compute.For(groups, (long)n * n * n > 1 << 18, g => InvertColumns(l, xt, n, 4 * g, Math.Min(4 * g + 4, n)));
-        return xt;
+        var x = new double[(long)n * n];
+        for (int i0 = 0; i0 < n; i0 += Block)
+        {
+            int i1 = Math.Min(i0 + Block, n);
+            SubtractEarlierRows(l, x, n, i0, i1);
+            int ranges = Math.Min(Compute.Threads * 4, (i1 + 63) / 64);
+            Compute.For(ranges, (long)(i1 - i0) * (i1 - i0) * i1 > 1 << 16, t =>
+                SubstituteBlock(l, x, n, i0, i1, (int)((long)i1 * t / ranges), (int)((long)i1 * (t + 1) / ranges)));
+        }
+        return x;
     }
 
     // a[i, j] = (a[i, j] − Σ_{k0 ≤ k < j} a[i, k]·a[j, k]) / a[j, j] for j in [k0, end): row i against the factored panel rows.
     private static void SolveRowAgainstPanel(double[] a, int n, int i, int k0, int end)
     {
         for (int j = k0; j < end; j++)
-            a[i * n + j] = (a[i * n + j] - DoubleDot.Dot(a.AsSpan(i * n + k0, j - k0), a.AsSpan(j * n + k0, j - k0))) / a[j * n + j];
+            a[i * n + j] = (a[i * n + j] - TensorPrimitives.Dot(a.AsSpan(i * n + k0, j - k0), a.AsSpan(j * n + k0, j - k0))) / a[j * n + j];
     }
 
     // a[i, j] −= Σ_{k0 ≤ k < k1} a[i, k]·a[j, k] for k1 ≤ j ≤ i, in 16-column strips (the biggest, leftmost, first)
@@ -83,26 +91,37 @@ internal static class CholeskyFactor
         });
     }
 
-    // Columns [j0, j1) of L⁻¹: x[i, j] = −(Σ_{j ≤ k < i} l[i, k]·x[k, j]) / l[i, i]. Starting every dot at j0 is
-    // exact because x[k, j] = 0 for k < j (the rows of xt are zero there).
-    private static void InvertColumns(double[] l, double[] xt, int n, int j0, int j1)
+    // x[i, c] −= Σ_{c ≤ k < i0} l[i, k]·x[k, c] for rows i in [i0, i1), columns c < i0 (x[k, c] = 0 for k < c).
+    private static unsafe void SubtractEarlierRows(double[] l, double[] x, int n, int i0, int i1)
     {
-        for (int j = j0; j < j1; j++) xt[j * n + j] = 1.0 / l[j * n + j];
-        for (int i = j0 + 1; i < n; i++)
+        int strips = (i0 + DoubleTile.Columns - 1) / DoubleTile.Columns;
+        Compute.For(strips, (long)(i1 - i0) * i0 * i0 > 1 << 18, strip =>
         {
-            var li = l.AsSpan(i * n + j0, i - j0);
-            double inv = -1.0 / l[i * n + i];
-            if (j1 - j0 == 4 && i >= j1)
+            int c0 = strip * DoubleTile.Columns, columns = Math.Min(DoubleTile.Columns, i0 - c0);
+            // k in slices of Block, so that the slice of x (Block × 16) stays in L1 across the block's rows.
+            fixed (double* pl = l, px = x)
+                for (int k0 = c0; k0 < i0; k0 += Block)
+                    for (int i = i0; i < i1; i += DoubleTile.Rows)
+                        DoubleTile.SubtractProduct(pl + (long)i * n + k0, n, px + (long)k0 * n + c0, n, Math.Min(Block, i0 - k0),
+                            px + (long)i * n + c0, n, Math.Min(DoubleTile.Rows, i1 - i), columns);
+        });
+    }
+
+    // Forward substitution through rows [i0, i1) for columns [c0, c1): rows already hold −Σ over earlier blocks.
+    private static void SubstituteBlock(double[] l, double[] x, int n, int i0, int i1, int c0, int c1)
+    {
+        for (int i = i0; i < i1; i++)
+        {
+            int end = Math.Min(c1, i + 1);
+            if (end <= c0) continue;
+            var row = x.AsSpan(i * n + c0, end - c0);
+            for (int k = Math.Max(i0, c0); k < i; k++)
             {
-                var (d0, d1, d2, d3) = DoubleDot.Dot4(li, xt.AsSpan(j0 * n + j0, i - j0), xt.AsSpan((j0 + 1) * n + j0, i - j0),
-                    xt.AsSpan((j0 + 2) * n + j0, i - j0), xt.AsSpan((j0 + 3) * n + j0, i - j0));
-                xt[j0 * n + i] = d0 * inv;
-                xt[(j0 + 1) * n + i] = d1 * inv;
-                xt[(j0 + 2) * n + i] = d2 * inv;
-                xt[(j0 + 3) * n + i] = d3 * inv;
-                continue;
+                int width = Math.Min(end, k + 1) - c0;
+                if (width > 0) TensorPrimitives.MultiplyAdd(x.AsSpan(k * n + c0, width), -l[i * n + k], row[..width], row[..width]);
             }
-            for (int j = j0; j < j1 && j < i; j++) xt[j * n + i] = DoubleDot.Dot(li, xt.AsSpan(j * n + j0, i - j0)) * inv;
+            if (i < c1 && i >= c0) row[i - c0] += 1;
+            TensorPrimitives.Multiply(row, 1.0 / l[i * n + i], row);
         }
     }
 }

@@ -37,13 +37,13 @@ internal static class InverseHessianFactor
             for (int i = 0; i < n; i++) reversed[i * n + i] += damp;
             if (CholeskyFactor.FactorLower(reversed, n))
             {
-                var xt = CholeskyFactor.InvertLowerTransposed(reversed, n);
+                var x = CholeskyFactor.InvertLower(reversed, n);
                 var u = new float[(long)n * n];
                 bool finite = true;
                 for (int a = 0; a < n; a++)
                     for (int b = a; b < n; b++)
                     {
-                        float v = (float)xt[(n - 1 - b) * n + (n - 1 - a)];
+                        float v = (float)x[(n - 1 - a) * n + (n - 1 - b)];
                         u[a * n + b] = v;
                         finite &= float.IsFinite(v);
                     }

@@ -1,0 +1,48 @@
+using Qllm.Quantization.Gptq;
+using Qllm.Tests.Support;
+using Xunit;
+
+namespace Qllm.Tests.Quantization.Gptq;
+
+public class HessianAccumulatorTests
+{
+    [Fact]
+    public void RunningMeanOverBatchesAndChunksEqualsTwoXTransposeXOverN()
+    {
+        // 300 columns span two 256-wide panels; a 4,500-row batch spans two 4,096-row chunks.
+        const int columns = 300;
+        int[] batches = [4500, 7, 1];
+        int tokens = batches.Sum();
+        var x = DeterministicWeights.Generate("gptq.test.hessian", tokens * columns, 1f, 0.25f);
+        var h = new HessianAccumulator(columns);
+        int start = 0;
+        foreach (int rows in batches)
+        {
+            h.Add(x.AsSpan(start * columns, rows * columns), rows);
+            start += rows;
+        }
+        Assert.Equal(tokens, h.Samples);
+        var actual = h.CopyMatrix();
+        for (int i = 0; i < columns; i += 13)
+            for (int j = 0; j < columns; j++)
+            {
+                double expected = 0;
+                for (int t = 0; t < tokens; t++) expected += (double)x[t * columns + i] * x[t * columns + j];
+                expected *= 2.0 / tokens;
+                Assert.True(Math.Abs(expected - actual[i * columns + j]) <= 1e-5 * (1 + Math.Abs(expected)), $"H[{i},{j}]: {expected} vs {actual[i * columns + j]}");
+                Assert.Equal(actual[i * columns + j], actual[j * columns + i]);
+            }
+    }
+
+    [Fact]
+    public void AnEmptyBatchChangesNothing()
+    {
+        var h = new HessianAccumulator(3);
+        h.Add([1f, 2f, 3f], 1);
+        var before = h.CopyMatrix();
+        h.Add([], 0);
+        Assert.Equal(1, h.Samples);
+        Assert.Equal(before, h.CopyMatrix());
+        Assert.Equal(2.0 * 2 * 3, before[1 * 3 + 2]);
+    }
+}

@@ -4,9 +4,9 @@ using Qllm.Tensors;
 namespace Qllm.Quantization.Gptq;
 
 /// <summary>
-/// Dense float64 Cholesky factorisation and lower-triangular inverse on row-major n×n arrays, blocked and
-/// parallel so that n = 2048 takes a fraction of a second and n = 11008 (LLaMA-7B down_proj) stays O(n³)
-/// without a LAPACK dependency.
+/// Dense float64 Cholesky factorisation and lower-triangular inverse on row-major n×n arrays, blocked (128) and
+/// parallel, with their O(n³) parts in the register-blocked <see cref="DoubleTile"/>, so that GPTQ needs no LAPACK:
+/// measured on 2 shared cores, n = 2048 takes about 0.1 s for each, n = 4096 about 0.5–1 s.
 /// </summary>
 internal static class CholeskyFactor
 {

@@ -54,9 +54,10 @@ public class PackedLowBitLinearTests
     /// </summary>
     private static void CompareOn(KernelPath path, PackedLowBitLinear packed, DenseLinear dense, QuantizedWeight weight, float[]? bias, int rows, string label)
     {
-        float[] x = DeterministicWeights.Generate($"x{rows}", rows * In, 1f);
-        var actual = new float[rows * Out];
-        var expected = new float[rows * Out];
+        int n = weight.Rows, k = weight.Columns;
+        float[] x = DeterministicWeights.Generate($"x{rows}", rows * k, 1f);
+        var actual = new float[rows * n];
+        var expected = new float[rows * n];
         var previous = KernelSelector.Force(path);
         try
         {
@@ -65,15 +66,15 @@ public class PackedLowBitLinearTests
         }
         finally { KernelSelector.Force(previous); }
         for (int r = 0; r < rows; r++)
-            for (int o = 0; o < Out; o++)
+            for (int o = 0; o < n; o++)
             {
                 double magnitude = Math.Abs(bias?[o] ?? 0);
-                for (int c = 0; c < In; c++)
+                for (int c = 0; c < k; c++)
                 {
                     int g = o * weight.Groups + weight.GroupOf(c);
-                    magnitude += Math.Abs(x[r * In + c]) * Math.Abs(weight.Scales[g]) * (weight.Codes[o * In + c] + Math.Abs(weight.Zeros[g]));
+                    magnitude += Math.Abs(x[r * k + c]) * Math.Abs(weight.Scales[g]) * (weight.Codes[o * k + c] + Math.Abs(weight.Zeros[g]));
                 }
-                int i = r * Out + o;
+                int i = r * n + o;
                 Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * magnitude, $"{path} {label} [{r},{o}]: {actual[i]} vs {expected[i]} (M = {magnitude})");
             }
     }
@@ -120,5 +121,34 @@ public class PackedLowBitLinearTests
         var three = new PackedLowBitLinear(LowBitWeights.Make(64, 1280, new QuantSpec(3, false, 128), false), null);
         var four = new PackedLowBitLinear(LowBitWeights.Make(64, 1280, new QuantSpec(4, false, 128), false), null);
         Assert.True(three.StorageBytes < 0.85 * four.StorageBytes, $"{three.StorageBytes} vs {four.StorageBytes}");
+    }
+
+    [Theory]
+    [InlineData(KernelPath.Avx512)]
+    [InlineData(KernelPath.Portable)]
+    public void HandlesUnevenAndEmptyGroupsInParallel(KernelPath path)
+    {
+        // A g_idx that is no permutation of equal groups: random sizes, group 1 left empty. 200 × 700 at rows = 1 is
+        // large enough for the parallel GEMV, rows = 40 for several row and panel chunks of the blocked GEMM.
+        const int rows = 200, columns = 700;
+        var spec = new QuantSpec(4, false, 64);
+        var weight = WeightQuantizer.Quantize(DeterministicWeights.Generate("uneven", rows * columns, 1f), rows, columns, spec);
+        var random = new Random(7);
+        weight = weight with { GroupIndex = Enumerable.Range(0, columns).Select(_ => random.Next(weight.Groups - 1) is var g && g >= 1 ? g + 1 : g).ToArray() };
+        Assert.DoesNotContain(1, weight.GroupIndex!);
+        var packed = new PackedLowBitLinear(weight, null);
+        var dense = new DenseLinear(weight.Dequantize(), rows, columns);
+        foreach (int m in new[] { 1, 40 }) CompareOn(path, packed, dense, weight, null, m, $"uneven groups rows={m}");
+        Assert.Equal(weight.GroupIndex, packed.ToQuantizedWeight().GroupIndex);
+        Assert.Equal("packed w4 g64 asym act-order", packed.Kind);
+    }
+
+    [Fact]
+    public void RejectsCodesThatDoNotFitTheirBits()
+    {
+        var weight = LowBitWeights.Make(8, 16, new QuantSpec(2, false), false);
+        weight.Codes[5] = 4;
+        Assert.Throws<ArgumentException>(() => new PackedLowBitLinear(weight, null));
+        Assert.Throws<ArgumentException>(() => new PackedLowBitLinear(LowBitWeights.Make(8, 16, new QuantSpec(4, false), false), new float[7]));
     }
 }

@@ -15,6 +15,9 @@ internal unsafe interface IPanelSlices
     /// <summary>K-block length: <see cref="Gemm.KBlock"/>, or a multiple of the format's k granularity.</summary>
     int KBlock { get; }
 
+    /// <summary>Rows of X per task (<see cref="Gemm.RowBlock"/>): a larger block amortizes a costly <see cref="Slice"/> over more rows.</summary>
+    int RowBlock { get; }
+
     /// <summary>True when <see cref="Slice"/> writes into the scratch buffer (kc × 32 floats) instead of pointing into the panel.</summary>
     bool NeedsScratch { get; }
 
@@ -35,7 +38,8 @@ internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels
 
     public void Run()
     {
-        int rowBlocks = (m + Gemm.RowBlock - 1) / Gemm.RowBlock;
+        int rowBlock = w.RowBlock;
+        int rowBlocks = (m + rowBlock - 1) / rowBlock;
         int panels = w.Panels;
         int threads = Compute.Threads;
         int panelChunks = rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
@@ -45,7 +49,7 @@ internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels
         Compute.For(rowBlocks * panelChunks, parallel, task =>
         {
             int block = task / panelChunks, chunk = task % panelChunks;
-            int r0 = block * Gemm.RowBlock, r1 = Math.Min(rows, r0 + Gemm.RowBlock);
+            int r0 = block * rowBlock, r1 = Math.Min(rows, r0 + rowBlock);
             int p0 = (int)((long)panels * chunk / panelChunks), p1 = (int)((long)panels * (chunk + 1) / panelChunks);
             self.Block(r0, r1, p0, p1);
         });

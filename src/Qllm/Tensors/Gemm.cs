@@ -130,6 +130,7 @@ public static unsafe class Gemm
     {
         public int Panels => w.Panels;
         public int KBlock => Gemm.KBlock;
+        public int RowBlock => Gemm.RowBlock;
         public bool NeedsScratch => w.IsBf16;
 
         /// <summary>The kc × 32 slice of a weight panel starting at k0, widened to fp32 first when stored as bf16.</summary>

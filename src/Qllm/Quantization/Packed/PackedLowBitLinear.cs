@@ -52,15 +52,20 @@ public sealed class PackedLowBitLinear : ILinear
             throw new ArgumentException($"linear operand too small for rows={rows} out={n} in={k}.");
         if (rows == 0 || n == 0) return;
         bool gemv = Gemm.IsGemv(rows);
-        float[] gathered = ArrayPool<float>.Shared.Rent(rows * padded);
+        // Prefill reads the input in place when group order is column order and no group needs padding (e.g. 4-bit
+        // g128): gathering 512 rows would cost a few percent of the GEMM, on one thread.
+        bool inPlace = !gemv && _panels.Order == null && padded == k;
+        float[] gathered = ArrayPool<float>.Shared.Rent(inPlace ? 0 : rows * padded);
         float[] sums = ArrayPool<float>.Shared.Rent(gemv ? rows * groups : 0);
         try
         {
-            for (int r = 0; r < rows; r++)
-                Gather(input.Slice(r * k, k), gathered.AsSpan(r * padded, padded), gemv ? sums.AsSpan(r * groups, groups) : default);
+            if (!inPlace)
+                for (int r = 0; r < rows; r++)
+                    Gather(input.Slice(r * k, k), gathered.AsSpan(r * padded, padded), gemv ? sums.AsSpan(r * groups, groups) : default);
             var path = KernelSelector.Current;
-            fixed (float* x = gathered, s = sums, y = output)
+            fixed (float* direct = input, copy = gathered, s = sums, y = output)
             {
+                float* x = inPlace ? direct : copy;
                 if (gemv) new LowBitGemv(_panels, x, s, y, rows, path).Run();
                 else new BlockedGemm<LowBitSlices>(x, y, new LowBitSlices(_panels, path), rows, n, padded, path).Run();
             }

@@ -51,8 +51,11 @@ internal sealed class LowBitPanels
     /// <summary>Whether the weight came with an explicit g_idx, so <see cref="ToQuantizedWeight"/> gives one back.</summary>
     public bool HasGroupIndex { get; }
 
+    /// <summary>2^(−bits·s) for each code position s of a word: what the GEMV's input is scaled by (exactly, being powers of two).</summary>
+    public float[] SlotFactors { get; }
+
     public long StorageBytes =>
-        4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + (Order?.Length ?? 0));
+        4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + SlotFactors.Length + (Order?.Length ?? 0));
 
     public LowBitPanels(QuantizedWeight weight)
     {
@@ -65,6 +68,7 @@ internal sealed class LowBitPanels
         Groups = weight.Groups;
         CodesPerWord = 32 / weight.Spec.Bits;
         HasGroupIndex = weight.GroupIndex != null;
+        SlotFactors = Enumerable.Range(0, CodesPerWord).Select(s => MathF.ScaleB(1f, -Bits * s)).ToArray();
         (GroupColumns, Order) = GroupOrder(weight);
         GroupBlocks = new int[Groups + 1];
         for (int g = 0; g < Groups; g++)

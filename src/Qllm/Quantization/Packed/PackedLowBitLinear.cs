@@ -98,8 +98,11 @@ public sealed class PackedLowBitLinear : ILinear
             target[length..].Clear();
             if (sums.IsEmpty) continue;
             sums[g] = TensorPrimitives.Sum<float>(target[..length]);
-            // The GEMV's x scaled by 2^(−bits·s) for the s-th code of each word (see LowBitKernel.Gemv32).
-            for (int at = 0; at < length; at++) target[at] = MathF.ScaleB(target[at], -_panels.Bits * (at % perWord));
+            // The GEMV's x scaled by 2^(−bits·s) for the s-th code of each word (see LowBitKernel.Gemv32); groups
+            // start on word boundaries, so the factors repeat every perWord columns.
+            var factors = _panels.SlotFactors;
+            for (int word = 0; word < length; word += perWord)
+                for (int slot = 0; slot < perWord && word + slot < length; slot++) target[word + slot] *= factors[slot];
         }
     }
 }

@@ -31,28 +31,32 @@ internal unsafe interface IPanelSlices
 /// in L1 while every micro-panel passes over it through the 8×32 register-blocked micro-kernel.
 /// Work is split over threads by (row block, panel range); only pooled buffers are used.
 /// </summary>
-internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels w, int m, int n, int k, KernelPath path)
+internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels w, int m, int n, int k, KernelPath path) : ILoopBody
     where TPanels : struct, IPanelSlices
 {
     private const long ParallelThreshold = 1L << 16;
 
-    public void Run()
+    // Fixed once: Run(task) must split the work as the loop was sized, even if the thread count changes meanwhile.
+    private readonly int _rowBlocks = (m + w.RowBlock - 1) / w.RowBlock;
+    private readonly int _panelChunks = PanelChunks((m + w.RowBlock - 1) / w.RowBlock, w.Panels); // the same row-block count
+
+    /// <summary>Panel ranges per row block: enough tasks for every thread when there are few row blocks.</summary>
+    private static int PanelChunks(int rowBlocks, int panels)
     {
-        int rowBlock = w.RowBlock;
-        int rowBlocks = (m + rowBlock - 1) / rowBlock;
-        int panels = w.Panels;
         int threads = Compute.Threads;
-        int panelChunks = rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
-        int rows = m;
-        bool parallel = (long)rows * n * k >= ParallelThreshold;
-        var self = this;
-        Compute.For(rowBlocks * panelChunks, parallel, task =>
-        {
-            int block = task / panelChunks, chunk = task % panelChunks;
-            int r0 = block * rowBlock, r1 = Math.Min(rows, r0 + rowBlock);
-            int p0 = (int)((long)panels * chunk / panelChunks), p1 = (int)((long)panels * (chunk + 1) / panelChunks);
-            self.Block(r0, r1, p0, p1);
-        });
+        return rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
+    }
+
+    public void Run() => Compute.For(_rowBlocks * _panelChunks, (long)m * n * k >= ParallelThreshold, this);
+
+    /// <summary>One task: a row block × a range of panels.</summary>
+    public void Run(int task)
+    {
+        int panelChunks = _panelChunks, panels = w.Panels;
+        int block = task / panelChunks, chunk = task % panelChunks;
+        int r0 = block * w.RowBlock, r1 = Math.Min(m, r0 + w.RowBlock);
+        int p0 = (int)((long)panels * chunk / panelChunks), p1 = (int)((long)panels * (chunk + 1) / panelChunks);
+        Block(r0, r1, p0, p1);
     }
 
     /// <summary>Rows [r0, r1) × panels [p0, p1) of the output, over all of k.</summary>

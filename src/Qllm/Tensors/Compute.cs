@@ -15,6 +15,20 @@ public static class Compute
         set => _threads = value < 1 ? Environment.ProcessorCount : value;
     }
 
+    /// <summary><see cref="For(int, bool, Action{int})"/> over a struct body, without allocating: for kernels called per token.</summary>
+    internal static void For<TBody>(int count, bool parallel, in TBody body) where TBody : struct, ILoopBody
+    {
+        if (!parallel || count <= 1 || _threads <= 1)
+        {
+            var local = body;
+            for (int i = 0; i < count; i++) local.Run(i);
+            return;
+        }
+        var runner = LoopRunner<TBody>.Rent(body);
+        try { For(count, parallel, runner.Invoke); }
+        finally { LoopRunner<TBody>.Return(runner); }
+    }
+
     /// <summary>Runs body(i) for i in [0, count), in parallel when the work is worth a fork.</summary>
     public static void For(int count, bool parallel, Action<int> body)
     {

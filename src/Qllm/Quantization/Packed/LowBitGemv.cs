@@ -7,22 +7,22 @@ namespace Qllm.Quantization.Packed;
 /// Decode (rows &lt; 4) over low-bit panels: threads take ranges of panels, and each panel's codes are streamed
 /// once per row. x holds the gathered rows (<see cref="LowBitPanels.PaddedColumns"/> apart), sums their group sums.
 /// </summary>
-internal readonly unsafe struct LowBitGemv(LowBitPanels w, float* x, float* sums, float* y, int rows, KernelPath path)
+internal readonly unsafe struct LowBitGemv(LowBitPanels w, float* x, float* sums, float* y, int rows, KernelPath path) : ILoopBody
 {
     private const long ParallelThreshold = 1L << 16;
 
-    public void Run()
+    // Fixed once: Run(chunk) must split panels as the loop was sized, even if the thread count changes meanwhile.
+    private readonly int _chunks = Math.Min(w.Panels, Compute.Threads * 4);
+
+    public void Run() => Compute.For(_chunks, (long)rows * w.Rows * w.Columns >= ParallelThreshold, this);
+
+    /// <summary>One chunk of panels, for every row.</summary>
+    public void Run(int chunk)
     {
-        int panels = w.Panels;
-        int chunks = Math.Min(panels, Compute.Threads * 4);
-        int m = rows;
-        var self = this;
-        Compute.For(chunks, (long)rows * w.Rows * w.Columns >= ParallelThreshold, chunk =>
-        {
-            int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
-            for (int row = 0; row < m; row++)
-                for (int panel = first; panel < last; panel++) self.Panel(row, panel);
-        });
+        int panels = w.Panels, chunks = _chunks;
+        int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
+        for (int row = 0; row < rows; row++)
+            for (int panel = first; panel < last; panel++) Panel(row, panel);
     }
 
     private void Panel(int row, int panel)

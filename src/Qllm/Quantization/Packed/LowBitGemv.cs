@@ -5,7 +5,7 @@ namespace Qllm.Quantization.Packed;
 
 /// <summary>
 /// Decode (rows &lt; 4) over low-bit panels: threads take ranges of panels, and each panel's codes are streamed
-/// once per row. x holds the gathered rows (<see cref="LowBitPanels.PaddedColumns"/> apart), sums their group sums.
+/// once for all rows. x holds the gathered rows (<see cref="LowBitPanels.PaddedColumns"/> apart), sums their group sums.
 /// </summary>
 internal readonly unsafe struct LowBitGemv(LowBitPanels w, float* x, float* sums, float* y, int rows, KernelPath path) : ILoopBody
 {
@@ -16,30 +16,29 @@ internal readonly unsafe struct LowBitGemv(LowBitPanels w, float* x, float* sums
 
     public void Run() => Compute.For(_chunks, (long)rows * w.Rows * w.Columns >= ParallelThreshold, this);
 
-    /// <summary>One chunk of panels, for every row.</summary>
+    /// <summary>One chunk of panels, for all rows at once.</summary>
     public void Run(int chunk)
     {
         int panels = w.Panels, chunks = _chunks;
         int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
-        for (int row = 0; row < rows; row++)
-            for (int panel = first; panel < last; panel++) Panel(row, panel);
+        for (int panel = first; panel < last; panel++) Panel(panel);
     }
 
-    private void Panel(int row, int panel)
+    private void Panel(int panel)
     {
         const int width = LowBitPanels.Width;
-        float* output = stackalloc float[width];
+        float* output = stackalloc float[3 * width];
         int n = w.Rows, columns = Math.Min(width, n - panel * width);
-        float* target = y + (long)row * n + panel * width;
         // Packed arrays are pinned, so these pointers stay valid after `fixed` (as in Gemm).
         fixed (uint* codes = w.Codes)
         fixed (float* scales = w.Scales, zeros = w.Zeros)
         fixed (int* groupBlocks = w.GroupBlocks)
         {
             long vectors = (long)panel * w.Groups * width;
-            LowBitKernel.Gemv32(path, x + (long)row * w.PaddedColumns, sums + (long)row * w.Groups, codes + (long)panel * w.Blocks * width,
-                groupBlocks, w.Groups, w.Bits, scales + vectors, zeros + vectors, columns == width ? target : output);
+            LowBitKernel.Gemv32(path, x, w.PaddedColumns, sums, rows, codes + (long)panel * w.Blocks * width,
+                groupBlocks, w.Groups, w.Bits, scales + vectors, zeros + vectors, output);
         }
-        if (columns < width) new Span<float>(output, columns).CopyTo(new Span<float>(target, columns));
+        for (int row = 0; row < rows; row++)
+            new Span<float>(output + row * width, columns).CopyTo(new Span<float>(y + (long)row * n + panel * width, columns));
     }
 }

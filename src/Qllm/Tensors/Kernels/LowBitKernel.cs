@@ -14,14 +14,24 @@ internal static unsafe class LowBitKernel
     /// AVX-512 kernel can multiply by the code left in place (code · 2^(bits·s)) without shifting it down; powers of
     /// two scale exactly, so the products are the same.
     /// </summary>
-    public static void Gemv32(KernelPath path, float* x, float* groupSums, uint* codes, int* groupBlocks, int groups, int bits, float* scales, float* zeros, float* y)
+    /// <remarks>
+    /// rows (1..3) rows at once: x rows are xStride apart, their group sums groups apart, outputs 32 apart. Several
+    /// rows share each code's extraction on AVX-512; the other paths run them one by one.
+    /// </remarks>
+    public static void Gemv32(KernelPath path, float* x, int xStride, float* groupSums, int rows, uint* codes, int* groupBlocks, int groups, int bits, float* scales, float* zeros, float* y)
     {
-        switch (path)
+        if (path == KernelPath.Avx512 && rows > 1)
         {
-            case KernelPath.Avx512: Avx512LowBitKernels.Gemv32(x, groupSums, codes, groupBlocks, groups, bits, scales, zeros, y); break;
-            case KernelPath.Avx2: Avx2LowBitKernels.Gemv32(x, groupSums, codes, groupBlocks, groups, bits, scales, zeros, y); break;
-            default: PortableLowBitKernels.Gemv32(x, groupSums, codes, groupBlocks, groups, bits, scales, zeros, y); break;
+            Avx512LowBitKernels.Gemv32Rows(x, xStride, groupSums, rows, codes, groupBlocks, groups, bits, scales, zeros, y);
+            return;
         }
+        for (int row = 0; row < rows; row++, x += xStride, groupSums += groups, y += 32)
+            switch (path)
+            {
+                case KernelPath.Avx512: Avx512LowBitKernels.Gemv32(x, groupSums, codes, groupBlocks, groups, bits, scales, zeros, y); break;
+                case KernelPath.Avx2: Avx2LowBitKernels.Gemv32(x, groupSums, codes, groupBlocks, groups, bits, scales, zeros, y); break;
+                default: PortableLowBitKernels.Gemv32(x, groupSums, codes, groupBlocks, groups, bits, scales, zeros, y); break;
+            }
     }
 
     /// <summary>

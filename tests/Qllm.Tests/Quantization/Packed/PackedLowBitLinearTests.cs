@@ -21,7 +21,7 @@ public class PackedLowBitLinearTests
     {
         var data = new TheoryData<KernelPath, int, int>();
         foreach (var path in new[] { KernelPath.Avx512, KernelPath.Avx2, KernelPath.Portable })
-            foreach (int bits in new[] { 2, 3, 4, 5, 6, 8 })
+            foreach (int bits in new[] { 2, 3, 4, 5, 6, 7, 8 })
                 foreach (int group in new[] { -1, 32, 128 })
                     data.Add(path, bits, group);
         return data;
@@ -40,7 +40,7 @@ public class PackedLowBitLinearTests
                 {
                     var packed = new PackedLowBitLinear(weight, b);
                     var dense = new DenseLinear(weight.Dequantize(), Out, In, b);
-                    foreach (int rows in new[] { 1, 3, 4, 17, 64 })
+                    foreach (int rows in new[] { 1, 2, 3, 4, 17, 64 })
                         CompareOn(path, packed, dense, weight, b, rows, $"w{bits} g{group} sym={symmetric} act={actOrder} bias={b != null} rows={rows}");
                 }
             }

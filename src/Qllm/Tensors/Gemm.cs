@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using Qllm.Tensors.Kernels;
@@ -138,85 +137,22 @@ public static unsafe class Gemm
             new Span<float>(output, columns).CopyTo(new Span<float>(y + (long)row * _n + panel * PackedMatrix.PanelWidth, columns));
         }
 
-        public void RunBlocked()
-        {
-            int rowBlocks = (m + RowBlock - 1) / RowBlock;
-            int panels = w.Panels;
-            int threads = Compute.Threads;
-            int panelChunks = rowBlocks >= 2 * threads ? 1 : Math.Min(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
-            var body = new BlockTasks { Job = this, Rows = m, Panels = panels, PanelChunks = panelChunks };
-            Compute.For(rowBlocks * panelChunks, (long)m * _n * _k >= ParallelThreshold, ref body);
-        }
+        public void RunBlocked() =>
+            new BlockedGemm<PackedPanels>(x, y, new PackedPanels(w, path), m, _n, _k, path).Run();
+    }
 
-        /// <summary>Rows [r0, r1) × panels [p0, p1) of the output, over all of k.</summary>
-        public void Block(int r0, int r1, int p0, int p1)
-        {
-            const int tile = RowsPerTile, width = PackedMatrix.PanelWidth;
-            int tiles = (r1 - r0 + tile - 1) / tile;
-            float[] packedA = ArrayPool<float>.Shared.Rent(tiles * tile * KBlock);
-            float[] widened = w.IsBf16 ? ArrayPool<float>.Shared.Rent(KBlock * width) : [];
-            float* edge = stackalloc float[tile * width];
-            try
-            {
-                fixed (float* a = packedA, bf = widened)
-                {
-                    for (int k0 = 0; k0 < _k; k0 += KBlock)
-                    {
-                        int kc = Math.Min(KBlock, _k - k0);
-                        PackActivations(a, r0, r1, k0, kc);
-                        for (int panel = p0; panel < p1; panel++)
-                        {
-                            float* b = PanelSlice(panel, k0, kc, bf);
-                            int columns = Math.Min(width, _n - panel * width);
-                            for (int t = 0; t < tiles; t++)
-                            {
-                                int row = r0 + t * tile, rows = Math.Min(tile, r1 - row);
-                                float* c = y + (long)row * _n + panel * width;
-                                if (rows == tile && columns == width)
-                                    Kernel.Tile8x32(path, a + (long)t * tile * kc, b, width, kc, c, _n, accumulate: k0 > 0);
-                                else
-                                {
-                                    Kernel.Tile8x32(path, a + (long)t * tile * kc, b, width, kc, edge, width, accumulate: false);
-                                    for (int r = 0; r < rows; r++)
-                                        for (int j = 0; j < columns; j++)
-                                            c[(long)r * _n + j] = (k0 > 0 ? c[(long)r * _n + j] : 0f) + edge[r * width + j];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(packedA);
-                if (w.IsBf16) ArrayPool<float>.Shared.Return(widened);
-            }
-        }
-
-        /// <summary>X[r0..r1, k0..k0+kc] into 8-row micro-panels, k-major (8 values per k); rows past r1 are zero.</summary>
-        private void PackActivations(float* a, int r0, int r1, int k0, int kc)
-        {
-            for (int row0 = r0, t = 0; row0 < r1; row0 += RowsPerTile, t++)
-            {
-                float* panel = a + (long)t * RowsPerTile * kc;
-                for (int i = 0; i < RowsPerTile; i++)
-                {
-                    int row = row0 + i;
-                    if (row < r1)
-                    {
-                        float* source = x + (long)row * _k + k0;
-                        for (int p = 0; p < kc; p++) panel[p * RowsPerTile + i] = source[p];
-                    }
-                    else
-                        for (int p = 0; p < kc; p++) panel[p * RowsPerTile + i] = 0f;
-                }
-            }
-        }
+    /// <summary>Slices of fp32 panels in place, or of bf16 panels widened into the scratch buffer.</summary>
+    private readonly struct PackedPanels(PackedMatrix w, KernelPath path) : IPanelSlices
+    {
+        public int Panels => w.Panels;
+        public int KBlock => Gemm.KBlock;
+        public int RowBlock => Gemm.RowBlock;
+        public bool NeedsScratch => w.IsBf16;
 
         /// <summary>The kc × 32 slice of a weight panel starting at k0, widened to fp32 first when stored as bf16.</summary>
-        private float* PanelSlice(int panel, int k0, int kc, float* widened)
+        public float* Slice(int panel, int k0, int kc, float* widened)
         {
-            long offset = ((long)panel * _k + k0) * PackedMatrix.PanelWidth;
+            long offset = ((long)panel * w.Columns + k0) * PackedMatrix.PanelWidth;
             if (!w.IsBf16)
                 fixed (float* b = w.F32) return b + offset; // safe outside `fixed`: packed weights live on the pinned object heap
             fixed (ushort* b = w.Bf16) Kernel.WidenBf16(path, b + offset, widened, kc * PackedMatrix.PanelWidth);
@@ -238,18 +174,4 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Blocked GEMM: one (row block, panel chunk) task.</summary>
-    private struct BlockTasks : IParallelBody
-    {
-        public Job Job;
-        public int Rows, Panels, PanelChunks;
-
-        public void Run(int task)
-        {
-            int block = task / PanelChunks, chunk = task % PanelChunks;
-            int r0 = block * RowBlock, r1 = Math.Min(Rows, r0 + RowBlock);
-            int p0 = (int)((long)Panels * chunk / PanelChunks), p1 = (int)((long)Panels * (chunk + 1) / PanelChunks);
-            Job.Block(r0, r1, p0, p1);
-        }
-    }
 }

@@ -105,7 +105,7 @@ public class GptqRealLayerTests
         else
         {
             Assert.NotEqual(Enumerable.Range(0, layer.InFeatures).Select(c => c / 32), gIdx); // act-order really permuted
-            Assert.All(gIdx.GroupBy(g => g), g => Assert.Equal(32, g.Count()));
+            Assert.All(gIdx.GroupBy(g => g), g => Assert.Equal(Math.Min(32, layer.InFeatures - 32 * g.Key), g.Count())); // the last group is partial
         }
         Assert.Equal(result.Dequantized, result.Quantized.Dequantize());
     }

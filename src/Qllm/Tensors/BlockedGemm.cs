@@ -18,6 +18,12 @@ internal unsafe interface IPanelSlices
     /// <summary>Rows of X per task (<see cref="Gemm.RowBlock"/>): a larger block amortizes a costly <see cref="Slice"/> over more rows.</summary>
     int RowBlock { get; }
 
+    /// <summary>
+    /// Null when the panels' k is X's column k. Otherwise the X column of each of the panels' k (−1: a zero), so a
+    /// format that reorders or pads k (act-order, whole words of codes) gathers X while packing it, at no extra pass.
+    /// </summary>
+    int* ColumnMap { get; }
+
     /// <summary>True when <see cref="Slice"/> writes into the scratch buffer (kc × 32 floats) instead of pointing into the panel.</summary>
     bool NeedsScratch { get; }
 
@@ -31,7 +37,8 @@ internal unsafe interface IPanelSlices
 /// in L1 while every micro-panel passes over it through the 8×32 register-blocked micro-kernel.
 /// Work is split over threads by (row block, panel range); only pooled buffers are used.
 /// </summary>
-internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels w, int m, int n, int k, KernelPath path) : IParallelBody
+/// <param name="ldx">Floats from one row of X to the next: k, or X's own width when <see cref="IPanelSlices.ColumnMap"/> maps into it.</param>
+internal readonly unsafe struct BlockedGemm<TPanels>(float* x, int ldx, float* y, TPanels w, int m, int n, int k, KernelPath path) : IParallelBody
     where TPanels : struct, IPanelSlices
 {
     private const long ParallelThreshold = 1L << 16;
@@ -112,6 +119,7 @@ internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels
     /// <summary>X[r0..r1, k0..k0+kc] into 8-row micro-panels, k-major (8 values per k); rows past r1 are zero.</summary>
     private void PackActivations(float* a, int r0, int r1, int k0, int kc)
     {
+        int* map = w.ColumnMap;
         for (int row0 = r0, t = 0; row0 < r1; row0 += Gemm.RowsPerTile, t++)
         {
             float* panel = a + (long)t * Gemm.RowsPerTile * kc;
@@ -120,8 +128,11 @@ internal readonly unsafe struct BlockedGemm<TPanels>(float* x, float* y, TPanels
                 int row = row0 + i;
                 if (row < r1)
                 {
-                    float* source = x + (long)row * k + k0;
-                    for (int p = 0; p < kc; p++) panel[p * Gemm.RowsPerTile + i] = source[p];
+                    float* source = x + (long)row * ldx;
+                    if (map == null)
+                        for (int p = 0; p < kc; p++) panel[p * Gemm.RowsPerTile + i] = source[k0 + p];
+                    else
+                        for (int p = 0; p < kc; p++) panel[p * Gemm.RowsPerTile + i] = map[k0 + p] is var column and >= 0 ? source[column] : 0f;
                 }
                 else
                     for (int p = 0; p < kc; p++) panel[p * Gemm.RowsPerTile + i] = 0f;

@@ -138,7 +138,7 @@ public static unsafe class Gemm
         }
 
         public void RunBlocked() =>
-            new BlockedGemm<PackedPanels>(x, y, new PackedPanels(w, path), m, _n, _k, path).Run();
+            new BlockedGemm<PackedPanels>(x, _k, y, new PackedPanels(w, path), m, _n, _k, path).Run();
     }
 
     /// <summary>Slices of fp32 panels in place, or of bf16 panels widened into the scratch buffer.</summary>
@@ -147,6 +147,7 @@ public static unsafe class Gemm
         public int Panels => w.Panels;
         public int KBlock => Gemm.KBlock;
         public int RowBlock => Gemm.RowBlock;
+        public int* ColumnMap => null;
         public bool NeedsScratch => w.IsBf16;
 
         /// <summary>The kc × 32 slice of a weight panel starting at k0, widened to fp32 first when stored as bf16.</summary>

@@ -16,6 +16,8 @@ namespace Qllm.Quantization.Packed;
 /// shift by bits·s and a mask give 16 codes of one k-step. perWord = ⌊32 / bits⌋: 16 for 2-bit, 10 for 3-bit
 /// (3.2 bits a weight: 2 bits of each word unused), 8 for 4-bit, 6 for 5-bit, 4 for 8-bit.</item>
 /// <item>Scales and zeros are fp32 per (panel, group), 32 values each, the vectors the kernels load.</item>
+/// <item>Per layer (not per row), when columns are reordered or padded: the permutation and a map from padded to
+/// input columns (4 bytes a column each), counted in <see cref="StorageBytes"/>.</item>
 /// </list>
 /// </summary>
 internal sealed class LowBitPanels
@@ -48,6 +50,12 @@ internal sealed class LowBitPanels
     /// <summary>Source column of each column in group order; null when that order is the identity (no act-order).</summary>
     public int[]? Order { get; }
 
+    /// <summary>
+    /// The input column of each of the <see cref="PaddedColumns"/> (−1 for padding), for prefill to gather while it
+    /// packs activations; null when they are the input's columns as they are. Pinned.
+    /// </summary>
+    public int[]? SourceColumns { get; }
+
     /// <summary>Whether the weight came with an explicit g_idx, so <see cref="ToQuantizedWeight"/> gives one back.</summary>
     public bool HasGroupIndex { get; }
 
@@ -55,7 +63,7 @@ internal sealed class LowBitPanels
     public float[] SlotFactors { get; }
 
     public long StorageBytes =>
-        4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + SlotFactors.Length + (Order?.Length ?? 0));
+        4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + SlotFactors.Length + (Order?.Length ?? 0) + (SourceColumns?.Length ?? 0));
 
     public LowBitPanels(QuantizedWeight weight)
     {
@@ -79,6 +87,7 @@ internal sealed class LowBitPanels
         Scales = GC.AllocateArray<float>((int)vectors, pinned: true);
         Zeros = GC.AllocateArray<float>((int)vectors, pinned: true);
         PackCodes(weight);
+        if (Order != null || PaddedColumns != Columns) SourceColumns = MapColumns();
         for (int r = 0; r < Rows; r++)
             for (int g = 0; g < Groups; g++)
             {
@@ -86,6 +95,15 @@ internal sealed class LowBitPanels
                 Scales[at] = weight.Scales[r * Groups + g];
                 Zeros[at] = weight.Zeros[r * Groups + g];
             }
+    }
+
+    private int[] MapColumns()
+    {
+        var map = GC.AllocateArray<int>(PaddedColumns, pinned: true);
+        Array.Fill(map, -1);
+        for (int g = 0; g < Groups; g++)
+            for (int j = GroupColumns[g]; j < GroupColumns[g + 1]; j++) map[GroupBlocks[g] * CodesPerWord + j - GroupColumns[g]] = Order?[j] ?? j;
+        return map;
     }
 
     private int VectorIndex(int row, int group) => ((row / Width) * Groups + group) * Width + row % Width;

@@ -13,6 +13,16 @@ internal readonly unsafe struct LowBitSlices(LowBitPanels w, KernelPath path) : 
     public int KBlock => Math.Max(1, Gemm.KBlock / w.CodesPerWord) * w.CodesPerWord;
     public bool NeedsScratch => true;
 
+    /// <summary><see cref="LowBitPanels.SourceColumns"/>: pinned, so the pointer outlives `fixed`.</summary>
+    public int* ColumnMap
+    {
+        get
+        {
+            if (w.SourceColumns == null) return null;
+            fixed (int* map = w.SourceColumns) return map;
+        }
+    }
+
     /// <summary>
     /// Each task dequantizes every slice of its panels once per row block: twice fp32's rows per block halves that
     /// work (about 4% of a 512-row prefill at 128), while 256 rows × a k-block of activations (256 KB) still fit in L2.

@@ -15,9 +15,10 @@ namespace Qllm.Quantization.Packed;
 /// <item>prefill: the fp32 GEMM's blocking, each k-block × 32 slice dequantized into a per-thread buffer first
 /// (as bf16 panels are widened), so the micro-kernel and its speed are fp32's.</item>
 /// </list>
-/// Act-order weights (non-monotone g_idx) were reordered at construction so groups are contiguous; each input
-/// row is gathered into that order (and zero-padded per group) in a pooled buffer. Results equal the dense
-/// product with <see cref="QuantizedWeight.Dequantize"/>'s weights up to fp32 rounding.
+/// Act-order weights (non-monotone g_idx) were reordered at construction so groups are contiguous, and groups are
+/// padded to whole words of codes: the GEMV gathers its few input rows into that order in a pooled buffer, prefill
+/// reorders while it packs activations anyway (a column map). Results equal the dense product with
+/// <see cref="QuantizedWeight.Dequantize"/>'s weights up to fp32 rounding. Forward allocates nothing.
 /// </summary>
 public sealed class PackedLowBitLinear : ILinear, IHasBias
 {
@@ -30,7 +31,7 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
 
     public string Kind => $"packed {Spec.Describe()}{(_panels.Order != null ? " act-order" : "")}";
 
-    /// <summary>Codes (with their padding), scales, zeros, group tables, the act-order permutation and the bias.</summary>
+    /// <summary>Codes (with their padding), scales, zeros, group tables, the act-order permutation, prefill's column map and the bias.</summary>
     public long StorageBytes => _panels.StorageBytes + 4L * (Bias?.Length ?? 0);
 
     public long ParameterCount => (long)InFeatures * OutFeatures + (Bias?.Length ?? 0);
@@ -52,22 +53,19 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
             throw new ArgumentException($"linear operand too small for rows={rows} out={n} in={k}.");
         if (rows == 0 || n == 0) return;
         bool gemv = Gemm.IsGemv(rows);
-        // Prefill reads the input in place when group order is column order and no group needs padding (e.g. 4-bit
-        // g128): gathering 512 rows would cost a few percent of the GEMM, on one thread.
-        bool inPlace = !gemv && _panels.Order == null && padded == k;
-        float[] gathered = ArrayPool<float>.Shared.Rent(inPlace ? 0 : rows * padded);
+        // Prefill reads the input in place (reordered while packing activations); only the GEMV gathers its few rows.
+        float[] gathered = ArrayPool<float>.Shared.Rent(gemv ? rows * padded : 0);
         float[] sums = ArrayPool<float>.Shared.Rent(gemv ? rows * groups : 0);
         try
         {
-            if (!inPlace)
+            if (gemv)
                 for (int r = 0; r < rows; r++)
-                    Gather(input.Slice(r * k, k), gathered.AsSpan(r * padded, padded), gemv ? sums.AsSpan(r * groups, groups) : default);
+                    LowBitGather.Row(_panels, input.Slice(r * k, k), gathered.AsSpan(r * padded, padded), sums.AsSpan(r * groups, groups));
             var path = KernelSelector.Current;
-            fixed (float* direct = input, copy = gathered, s = sums, y = output)
+            fixed (float* x = input, copy = gathered, s = sums, y = output)
             {
-                float* x = inPlace ? direct : copy;
-                if (gemv) new LowBitGemv(_panels, x, s, y, rows, path).Run();
-                else new BlockedGemm<LowBitSlices>(x, y, new LowBitSlices(_panels, path), rows, n, padded, path).Run();
+                if (gemv) new LowBitGemv(_panels, copy, s, y, rows, path).Run();
+                else new BlockedGemm<LowBitSlices>(x, k, y, new LowBitSlices(_panels, path), rows, n, padded, path).Run();
             }
         }
         finally
@@ -77,32 +75,5 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
         }
         if (Bias != null)
             for (int r = 0; r < rows; r++) TensorPrimitives.Add(output.Slice(r * n, n), Bias, output.Slice(r * n, n));
-    }
-
-    /// <summary>
-    /// One input row in group order, each group zero-padded to whole words; for the GEMV (sums not empty) also each
-    /// group's sum, and the row scaled per code position as the GEMV kernel expects.
-    /// </summary>
-    private void Gather(ReadOnlySpan<float> row, Span<float> destination, Span<float> sums)
-    {
-        int perWord = _panels.CodesPerWord;
-        int[] columns = _panels.GroupColumns, blocks = _panels.GroupBlocks;
-        int[]? order = _panels.Order;
-        for (int g = 0; g < _panels.Groups; g++)
-        {
-            int length = columns[g + 1] - columns[g];
-            var target = destination.Slice(blocks[g] * perWord, (blocks[g + 1] - blocks[g]) * perWord);
-            if (order == null) row.Slice(columns[g], length).CopyTo(target);
-            else
-                for (int j = 0; j < length; j++) target[j] = row[order[columns[g] + j]];
-            target[length..].Clear();
-            if (sums.IsEmpty) continue;
-            sums[g] = TensorPrimitives.Sum<float>(target[..length]);
-            // The GEMV's x scaled by 2^(−bits·s) for the s-th code of each word (see LowBitKernel.Gemv32); groups
-            // start on word boundaries, so the factors repeat every perWord columns.
-            var factors = _panels.SlotFactors;
-            for (int word = 0; word < length; word += perWord)
-                for (int slot = 0; slot < perWord && word + slot < length; slot++) target[word + slot] *= factors[slot];
-        }
     }
 }

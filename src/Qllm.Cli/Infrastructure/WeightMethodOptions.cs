@@ -22,7 +22,7 @@ public sealed class WeightMethodOptions
     public Option<int> BlockSize { get; } = new("--blocksize") { Description = "GPTQ lazy-batch block size in columns.", DefaultValueFactory = _ => 128 };
     public Option<bool> ActOrder { get; } = new("--act-order") { Description = "GPTQ: quantize columns in order of decreasing Hessian diagonal (desc_act)." };
     public Option<bool> StaticGroups { get; } = new("--static-groups") { Description = "GPTQ: fix every group's grid before the solve (keeps g_idx contiguous with --act-order); needs --wgroup." };
-    public Option<bool> NoTrueSequential { get; } = new("--no-true-sequential") { Description = "GPTQ: calibrate all layers of a block on its unquantized outputs, instead of q/k/v, o, gate/up, down in turn (true-sequential, the default)." };
+    public Option<bool> TrueSequential { get; } = new("--true-sequential") { Description = "GPTQ: calibrate q/k/v, then o, then gate/up, then down, each on the outputs of the already-quantized ones (one forward per block); default, as the reference's flag: all layers of a block on its unquantized outputs." };
     public Option<string> Calib { get; } = new("--calib") { Description = "Calibration text: c4 (the C4 excerpt in the data folder), wikitext2, ptb, or a .txt (one document per line) / .jsonl file.", DefaultValueFactory = _ => "c4" };
     public Option<int> NSamples { get; } = new("--nsamples") { Description = "Number of calibration windows.", DefaultValueFactory = _ => 128 };
     public Option<int> CalibSeqLen { get; } = new("--calib-seqlen") { Description = "Tokens per calibration window (capped at the model's maximum positions).", DefaultValueFactory = _ => 2048 };
@@ -32,7 +32,7 @@ public sealed class WeightMethodOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Method, WBits, WGroup, WSym, WClip, PercDamp, BlockSize, ActOrder, StaticGroups, NoTrueSequential, Calib, NSamples, CalibSeqLen, CalibSampling, Seed, Simulate })
+        foreach (Option option in new Option[] { Method, WBits, WGroup, WSym, WClip, PercDamp, BlockSize, ActOrder, StaticGroups, TrueSequential, Calib, NSamples, CalibSeqLen, CalibSampling, Seed, Simulate })
             command.Options.Add(option);
     }
 
@@ -79,6 +79,6 @@ public sealed class WeightMethodOptions
         var calibration = new CalibrationOptions(result.GetValue(Calib)!, result.GetValue(NSamples), result.GetValue(CalibSeqLen),
             CalibrationOptions.ParseSampling(result.GetValue(CalibSampling)!), result.GetValue(Seed));
         calibration.Validate();
-        return new Settings(method, spec, gptq, !result.GetValue(NoTrueSequential), calibration, result.GetValue(Simulate));
+        return new Settings(method, spec, gptq, result.GetValue(TrueSequential), calibration, result.GetValue(Simulate));
     }
 }

@@ -43,10 +43,9 @@ public static class EvalCommand
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
 
             var table = PerplexityRun.NewTable();
-            var (results, scoringTimings) = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
-                transform.WeightDType == "f32" ? transform.Quantization.Describe() : transform.WeightDType, table);
             var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
-            foreach (var (name, value) in scoringTimings.ToList()) timings[name] = value?.DeepClone();
+            var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
+                transform.WeightDType == "f32" ? transform.Quantization.Describe() : transform.WeightDType, table, timings);
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 

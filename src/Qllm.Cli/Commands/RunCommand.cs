@@ -58,12 +58,11 @@ public static class RunCommand
             }
 
             var table = PerplexityRun.NewTable();
-            var (results, scoringTimings) = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
-                result.GetValue(dataDir), settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)"), table);
-            Console.Write(table);
             var timings = outcome.Timings;
             timings["load_s"] = loadSeconds;
-            foreach (var (name, value) in scoringTimings.ToList()) timings[name] = value?.DeepClone();
+            var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
+                result.GetValue(dataDir), settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)"), table, timings);
+            Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
             if (result.GetValue(output) is { } path)

@@ -20,11 +20,11 @@ public static class PerplexityRun
         return datasets;
     }
 
-    public static (JsonObject Results, JsonObject Timings) Score(CausalLanguageModel model, ITextTokenizer tokenizer, IEnumerable<string> datasets,
-        int windowLength, int? windowLimit, string? dataDirectory, string configLabel, MarkdownTable table)
+    /// <param name="timings">The command's timings; each data set's tokenize/eval seconds are added under its name.</param>
+    public static JsonObject Score(CausalLanguageModel model, ITextTokenizer tokenizer, IEnumerable<string> datasets,
+        int windowLength, int? windowLimit, string? dataDirectory, string configLabel, MarkdownTable table, JsonObject timings)
     {
         var results = new JsonObject();
-        var timings = new JsonObject();
         foreach (string name in datasets)
         {
             var corpus = PerplexityDatasets.Load(name, dataDirectory);
@@ -54,7 +54,7 @@ public static class PerplexityRun
             table.AddRow(corpus.Name, configLabel, measured.Perplexity.ToString("F4"), measured.Tokens, measured.Windows,
                 measured.SeqLen, measured.TokensPerSecond.ToString("F0"), measured.Seconds.ToString("F1"));
         }
-        return (results, timings);
+        return results;
     }
 
     public static MarkdownTable NewTable() => new("dataset", "config", "ppl", "tokens", "windows", "seqlen", "tokens/s", "seconds");

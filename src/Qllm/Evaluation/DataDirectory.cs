@@ -4,11 +4,15 @@ namespace Qllm.Evaluation;
 
 /// <summary>
 /// Where the data sets live: <c>--data-dir</c>, else <c>QLLM_DATA_DIR</c>, else a <c>shared/data</c>
-/// folder beside the working directory or beside any folder above the program (the project's ../shared).
+/// folder under <c>QLLM_SHARED</c>, beside the working directory or beside any folder above the program
+/// (the project's ../shared).
 /// </summary>
 public static class DataDirectory
 {
     public const string EnvironmentVariable = "QLLM_DATA_DIR";
+
+    /// <summary>The shared models-and-data folder, when it does not sit beside the repository.</summary>
+    public const string SharedEnvironmentVariable = "QLLM_SHARED";
 
     public static string Resolve(string? explicitDirectory)
     {
@@ -26,9 +30,12 @@ public static class DataDirectory
             $"no data folder found: pass --data-dir, set {EnvironmentVariable}, or run beside ../shared/data.");
     }
 
-    /// <summary>Finds shared/&lt;sub&gt; beside the working directory or beside any ancestor of it or of the program.</summary>
+    /// <summary>Finds $QLLM_SHARED/&lt;sub&gt;, else shared/&lt;sub&gt; beside the working directory or beside any ancestor of it or of the program.</summary>
     public static string? FindShared(string sub)
     {
+        if (Environment.GetEnvironmentVariable(SharedEnvironmentVariable) is { Length: > 0 } shared
+            && Directory.Exists(Path.Combine(shared, sub)))
+            return Path.GetFullPath(Path.Combine(shared, sub));
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)

@@ -1,11 +1,13 @@
 namespace Qllm.Tests.Support;
 
 /// <summary>
-/// Locates the shared models and data: walks up from the test binaries to the repository root (the folder
-/// holding Qllm.sln) and uses &lt;repo root&gt;/../shared, which must contain README.md.
+/// The project's shared models and data sets: <c>QLLM_SHARED</c> when set, else the <c>shared</c> folder
+/// beside the repository root (the layout the guide prescribes; the data are never copied into the repo).
 /// </summary>
 public static class SharedData
 {
+    public const string EnvironmentVariable = "QLLM_SHARED";
+
     private static readonly Lazy<string> Located = new(Locate);
 
     public static string Root => Located.Value;
@@ -14,13 +16,19 @@ public static class SharedData
 
     private static string Locate()
     {
+        if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
+            return RequireReadme(System.IO.Path.GetFullPath(fromEnvironment), $"{EnvironmentVariable}='{fromEnvironment}'");
+
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(System.IO.Path.Combine(dir.FullName, "Qllm.sln"))) dir = dir.Parent;
         if (dir is null)
-            throw new InvalidOperationException($"SharedData: no folder holding Qllm.sln above '{AppContext.BaseDirectory}'; cannot locate ../shared.");
+            throw new InvalidOperationException($"SharedData: no folder holding Qllm.sln above '{AppContext.BaseDirectory}'; cannot locate ../shared (or set {EnvironmentVariable}).");
         string shared = System.IO.Path.GetFullPath(System.IO.Path.Combine(dir.FullName, "..", "shared"));
-        if (!File.Exists(System.IO.Path.Combine(shared, "README.md")))
-            throw new InvalidOperationException($"SharedData: '{shared}' (beside the repository root '{dir.FullName}') is missing or has no README.md.");
-        return shared;
+        return RequireReadme(shared, $"'{shared}' (beside the repository root '{dir.FullName}'; set {EnvironmentVariable} to use another folder)");
     }
+
+    private static string RequireReadme(string shared, string description) =>
+        File.Exists(System.IO.Path.Combine(shared, "README.md"))
+            ? shared
+            : throw new InvalidOperationException($"SharedData: {description} is missing or has no README.md.");
 }

@@ -5,6 +5,7 @@ using Qllm.Benchmarks;
 using Qllm.Cli.Infrastructure;
 using Qllm.Common;
 using Qllm.Models;
+using Qllm.Quantization;
 using Qllm.Tensors;
 using Qllm.Tensors.Kernels;
 
@@ -35,6 +36,22 @@ public static class BenchCommand
         "bf16" => true,
         _ => throw new QllmException($"--dtype: '{dtype}' is not one of f32, bf16."),
     };
+
+    private static bool ParseHeadDtype(string dtype) => dtype switch
+    {
+        "f32" => false,
+        "bf16" => true,
+        _ => throw new QllmException($"--head-dtype: '{dtype}' is not one of f32, bf16, w2..w8."),
+    };
+
+    /// <summary>The head as a packed low-bit layer (asymmetric RTN): what a fully quantized model decodes with.</summary>
+    private static void QuantizeHead(CausalLanguageModel model, int bits, int group)
+    {
+        var spec = new QuantSpec(bits, Symmetric: false, GroupSize: group);
+        spec.Validate();
+        var dense = (Models.Layers.DenseLinear)model.Head.Layer;
+        model.Head.Layer = new Quantization.Packed.PackedLowBitLinear(WeightQuantizer.Quantize(dense.Weight, dense.OutFeatures, dense.InFeatures, spec), null);
+    }
 
     private static JsonObject Header(string what, int threads) => new()
     {
@@ -73,15 +90,30 @@ public static class BenchCommand
         var seqLen = new Option<int>("--seqlen") { Description = "Sequence length (prefill).", DefaultValueFactory = _ => 512 };
         var tokens = new Option<int>("--tokens") { Description = "Decode steps (decode).", DefaultValueFactory = _ => 256 };
         var dtype = DType();
+        var headDtype = new Option<string?>("--head-dtype") { Description = "LM head storage: f32, bf16, or w2..w8 (packed RTN codes, --wgroup groups). Default: --dtype. GPTQ leaves the head at the model's 16-bit dtype." };
+        var wbits = new Option<int>("--wbits") { Description = "Replace every block linear layer by a packed low-bit one (RTN codes; GPTQ's have the same layout and speed): 2–8 bits. 0 keeps --dtype.", DefaultValueFactory = _ => 0 };
+        var wgroup = new Option<int>("--wgroup") { Description = "Group size of the packed weights (-1 = per channel).", DefaultValueFactory = _ => 128 };
         var threads = Threads();
-        var command = new Command(name, description) { shape, seqLen, tokens, dtype, threads };
+        var command = new Command(name, description) { shape, seqLen, tokens, dtype, headDtype, wbits, wgroup, threads };
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             Compute.Threads = result.GetValue(threads);
             bool bf16 = ParseBf16(result.GetValue(dtype)!);
-            var model = RandomModels.Create(result.GetValue(shape)!, bf16: bf16);
+            string head = result.GetValue(headDtype) ?? result.GetValue(dtype)!;
+            int headBits = head.Length == 2 && head[0] == 'w' && char.IsDigit(head[1]) ? head[1] - '0' : 0;
+            var model = RandomModels.Create(result.GetValue(shape)!, bf16: bf16, bf16Head: headBits == 0 ? ParseHeadDtype(head) : false);
+            if (headBits != 0) QuantizeHead(model, headBits, result.GetValue(wgroup));
             var json = Header(name, Compute.Threads);
-            json["shape"] = result.GetValue(shape); json["dtype"] = result.GetValue(dtype);
+            json["shape"] = result.GetValue(shape); json["dtype"] = result.GetValue(dtype); json["head_dtype"] = head;
+            if (result.GetValue(wbits) is var bits and not 0)
+            {
+                int group = result.GetValue(wgroup);
+                var spec = new QuantSpec(bits, Symmetric: false, GroupSize: group);
+                spec.Validate();
+                if (bf16) throw new QllmException("--wbits packs the fp32 weights: use it with --dtype f32 (the head keeps --head-dtype).");
+                RtnMethod.QuantizeWeights(model, spec, simulate: false);
+                json["wbits"] = bits; json["wgroup"] = group;
+            }
             json["parameters"] = model.ParameterCount; json["weight_bytes"] = model.WeightBytes;
             if (name == "prefill")
             {

@@ -23,7 +23,8 @@ public static class RandomModels
     public static bool IsRandom(string model) => model.StartsWith(Prefix, StringComparison.Ordinal);
 
     /// <param name="bf16">Store every linear layer (and the head) as bf16, as <c>qllm bench --dtype bf16</c> does.</param>
-    public static LlamaModel Create(string name, ulong seed = 1, bool bf16 = false)
+    /// <param name="bf16Head">Store the LM head as bf16 (true) or fp32 (false); null follows <paramref name="bf16"/>.</param>
+    public static LlamaModel Create(string name, ulong seed = 1, bool bf16 = false, bool? bf16Head = null)
     {
         string shapeName = name.StartsWith(Prefix, StringComparison.Ordinal) ? name[Prefix.Length..] : name;
         if (!Shapes.TryGetValue(shapeName, out var s))
@@ -52,7 +53,7 @@ public static class RandomModels
             Linear(config.QDim, s.Dim), Linear(kv, s.Dim), Linear(kv, s.Dim), Linear(s.Dim, config.QDim),
             Linear(s.Hidden, s.Dim), Linear(s.Hidden, s.Dim), Linear(s.Dim, s.Hidden))).ToList();
         var model = new LlamaModel(config, Values(s.Vocab * s.Dim, 1f), blocks, Values(s.Dim, 0.1f, 1f), Values(s.Vocab * s.Dim, 1f / MathF.Sqrt(s.Dim)));
-        if (bf16) model.Head.Layer = Bf16Linear.From((DenseLinear)model.Head.Layer);
+        if (bf16Head ?? bf16) model.Head.Layer = Bf16Linear.From((DenseLinear)model.Head.Layer);
         return model;
     }
 }

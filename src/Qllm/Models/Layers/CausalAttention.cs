@@ -12,7 +12,8 @@ namespace Qllm.Models.Layers;
 /// FlashAttention (Dao et al. 2022): for a tile of 8 queries, keys are visited in blocks of 32; the scores
 /// S = Q·Kᵀ (8×32) come from the GEMM micro-kernel (keys are cached transposed), a running maximum and sum
 /// per query give the softmax online, and O += P·V uses the micro-kernel again (values cached by row).
-/// No T×T matrix exists at any point. Query head h reads KV head h / (numHeads / numKvHeads), as HF's repeat_kv.
+/// No T×T matrix exists at any point. A decode step (one query per sequence) takes a GEMV-shaped path instead.
+/// Query head h reads KV head h / (numHeads / numKvHeads), as HF's repeat_kv.
 /// </summary>
 public static unsafe class CausalAttention
 {
@@ -56,12 +57,18 @@ public static unsafe class CausalAttention
         int kvHead = head / (s.NumHeads / s.NumKvHeads);
         float scale = 1f / MathF.Sqrt(hd);
         float[] keyScratch = ThreadScratch.Get(0, hd * padded), valueScratch = ThreadScratch.Get(1, hd * padded);
-        float[] work = ThreadScratch.Get(2, QueryTile * hd * 2 + QueryTile * KeyBlock + 2 * QueryTile);
+        float[] work = ThreadScratch.Get(2, Math.Max(QueryTile * hd * 2 + QueryTile * KeyBlock + 2 * QueryTile, hd + padded));
         {
             var keys = cache.ReadKeys(sequence, kvHead, total, keyScratch, out int keyStride);
             var values = cache.ReadValues(sequence, kvHead, total, valueScratch, out int valueStride);
             fixed (float* k = keys, v = values, q = queries, o = output, buffers = work)
             {
+                if (s.SeqLen == 1)
+                {
+                    long at = (long)sequence * s.QDim + head * hd;
+                    SingleQuery(q + at, k, keyStride, v, valueStride, o + at, buffers, hd, scale, s.StartPosition, s.SlidingWindow, path);
+                    return;
+                }
                 float* qPack = buffers, acc = qPack + QueryTile * hd, scores = acc + QueryTile * hd,
                     max = scores + QueryTile * KeyBlock, sum = max + QueryTile;
                 int tiles = (s.SeqLen + QueryTile - 1) / QueryTile;
@@ -88,6 +95,27 @@ public static unsafe class CausalAttention
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Decode: one query at <paramref name="position"/> against every visible key. The whole score row fits in
+    /// scratch (one float per position), so the softmax is the plain two-pass one; the query is pre-scaled by
+    /// 1/√d as in the tiled path.
+    /// </summary>
+    private static void SingleQuery(float* query, float* k, int keyStride, float* v, int valueStride, float* output,
+        float* buffers, int hd, float scale, int position, int? window, KernelPath path)
+    {
+        int first = window is int w ? Math.Max(0, position - w + 1) : 0, count = position + 1 - first;
+        float* scaled = buffers, scores = buffers + hd;
+        TensorPrimitives.Multiply(new ReadOnlySpan<float>(query, hd), scale, new Span<float>(scaled, hd));
+        SingleQueryKernels.Scores(path, scaled, k + first, keyStride, hd, count, scores);
+        var row = new Span<float>(scores, count);
+        float max = TensorPrimitives.Max(row);
+        TensorPrimitives.Subtract(row, max, row);
+        TensorPrimitives.Exp(row, row);
+        float sum = TensorPrimitives.Sum(row);
+        SingleQueryKernels.WeightedValues(path, scores, v + (long)first * valueStride, valueStride, count, hd, output);
+        TensorPrimitives.Multiply(new ReadOnlySpan<float>(output, hd), 1f / sum, new Span<float>(output, hd));
     }
 
     /// <summary>Queries of the tile, pre-scaled by 1/√d, k-major (8 values per feature); missing rows are zero.</summary>

@@ -1,34 +1,72 @@
+using System.Runtime.CompilerServices;
 using Qllm.Tensors;
 using Qllm.Tensors.Kernels;
 
 namespace Qllm.Quantization.Packed;
 
 /// <summary>
-/// Decode (rows &lt; 4) over low-bit panels: threads take ranges of panels, and each panel's codes are streamed
-/// once for all rows. x holds the gathered rows (<see cref="LowBitPanels.PaddedColumns"/> apart), sums their group sums.
+/// Decode (rows &lt; 4) over the low-bit panels of up to <see cref="MaxLayers"/> layers that read the same input
+/// (q/k/v, gate/up): their panels form one range that threads split into chunks, so the group forks once. Each
+/// panel's codes are streamed once for all rows. Layer i's input rows were gathered into its own column order
+/// (<see cref="LowBitPanels.PaddedColumns"/> apart) with their group sums.
 /// </summary>
-internal readonly unsafe struct LowBitGemv(LowBitPanels w, float* x, float* sums, float* y, int rows, KernelPath path) : IParallelBody
+internal unsafe struct LowBitGemv : IParallelBody
 {
+    public const int MaxLayers = 4;
     private const long ParallelThreshold = 1L << 16;
 
-    // Fixed once: Run(chunk) must split panels as the loop was sized, even if the thread count changes meanwhile.
-    private readonly int _chunks = Math.Min(w.Panels, Compute.Threads * 4);
+    [InlineArray(MaxLayers)] private struct Layers { private LowBitPanels? _first; }
+    [InlineArray(MaxLayers)] private struct Pointers { private nint _first; }
+    [InlineArray(MaxLayers + 1)] private struct PanelStarts { private int _first; }
+
+    private Layers _layers;
+    private Pointers _inputs, _sums, _outputs;
+    private PanelStarts _firstPanel;
+    private int _count, _chunks;
+    private long _work;
+    private readonly int _rows;
+    private readonly KernelPath _path;
+
+    public LowBitGemv(int rows, KernelPath path)
+    {
+        _rows = rows;
+        _path = path;
+    }
+
+    /// <summary>Adds a layer: x its gathered input rows, sums their group sums, y its output [rows, w.Rows].</summary>
+    public void Add(LowBitPanels w, float* x, float* sums, float* y)
+    {
+        if (_count == MaxLayers) throw new ArgumentException($"a batched low-bit GEMV takes at most {MaxLayers} layers.");
+        _layers[_count] = w;
+        _inputs[_count] = (nint)x;
+        _sums[_count] = (nint)sums;
+        _outputs[_count] = (nint)y;
+        _firstPanel[_count + 1] = _firstPanel[_count] + w.Panels;
+        _work += (long)_rows * w.Rows * w.Columns;
+        _count++;
+    }
 
     public void Run()
     {
-        var self = this; // Compute.For reads the body through a reference to this copy
-        Compute.For(_chunks, (long)rows * w.Rows * w.Columns >= ParallelThreshold, ref self);
+        // Fixed once: Run(chunk) must split panels as the loop was sized, even if the thread count changes meanwhile.
+        _chunks = Math.Min(_firstPanel[_count], Compute.Threads * 4);
+        Compute.For(_chunks, _work >= ParallelThreshold, ref this);
     }
 
-    /// <summary>One chunk of panels, for all rows at once.</summary>
+    /// <summary>One chunk of the layers' concatenated panels, for all rows at once.</summary>
     public void Run(int chunk)
     {
-        int panels = w.Panels, chunks = _chunks;
-        int first = (int)((long)panels * chunk / chunks), last = (int)((long)panels * (chunk + 1) / chunks);
-        for (int panel = first; panel < last; panel++) Panel(panel);
+        int panels = _firstPanel[_count];
+        int first = (int)((long)panels * chunk / _chunks), last = (int)((long)panels * (chunk + 1) / _chunks);
+        int layer = 0;
+        for (int global = first; global < last; global++)
+        {
+            while (global >= _firstPanel[layer + 1]) layer++;
+            Panel(_layers[layer]!, (float*)_inputs[layer], (float*)_sums[layer], (float*)_outputs[layer], global - _firstPanel[layer]);
+        }
     }
 
-    private void Panel(int panel)
+    private void Panel(LowBitPanels w, float* x, float* sums, float* y, int panel)
     {
         const int width = LowBitPanels.Width;
         float* output = stackalloc float[3 * width];
@@ -39,10 +77,10 @@ internal readonly unsafe struct LowBitGemv(LowBitPanels w, float* x, float* sums
         fixed (int* groupBlocks = w.GroupBlocks)
         {
             long vectors = (long)panel * w.Groups * width;
-            LowBitKernel.Gemv32(path, x, w.PaddedColumns, sums, rows, codes + (long)panel * w.Blocks * width,
+            LowBitKernel.Gemv32(_path, x, w.PaddedColumns, sums, _rows, codes + (long)panel * w.Blocks * width,
                 groupBlocks, w.Groups, w.Bits, scales + vectors, zeros + vectors, output);
         }
-        for (int row = 0; row < rows; row++)
+        for (int row = 0; row < _rows; row++)
             new Span<float>(output + row * width, columns).CopyTo(new Span<float>(y + (long)row * n + panel * width, columns));
     }
 }

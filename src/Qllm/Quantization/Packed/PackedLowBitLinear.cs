@@ -48,24 +48,71 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
 
     public unsafe void Forward(ReadOnlySpan<float> input, Span<float> output, int rows)
     {
-        int n = OutFeatures, k = InFeatures, padded = _panels.PaddedColumns, groups = _panels.Groups;
+        int n = OutFeatures, k = InFeatures;
         if (input.Length < (long)rows * k || output.Length < (long)rows * n)
             throw new ArgumentException($"linear operand too small for rows={rows} out={n} in={k}.");
         if (rows == 0 || n == 0) return;
-        bool gemv = Gemm.IsGemv(rows);
-        // Prefill reads the input in place (reordered while packing activations); only the GEMV gathers its few rows.
-        float[] gathered = ArrayPool<float>.Shared.Rent(gemv ? rows * padded : 0);
-        float[] sums = ArrayPool<float>.Shared.Rent(gemv ? rows * groups : 0);
+        if (Gemm.IsGemv(rows))
+        {
+            fixed (float* y = output) DecodeBatch([this], input, new ReadOnlySpan<nint>(&y, 1), rows);
+            return;
+        }
+        // Prefill reads the input in place, reordered while packing activations (a column map).
+        var path = KernelSelector.Current;
+        fixed (float* x = input, y = output)
+            new BlockedGemm<LowBitSlices>(x, k, y, new LowBitSlices(_panels, path), rows, n, _panels.PaddedColumns, path).Run();
+        AddBias(output, rows);
+    }
+
+    /// <summary>
+    /// Decode for layers that read the same input (q/k/v, gate/up), as one parallel loop over all their panels.
+    /// outputs[i] [rows, layers[i].OutFeatures]; rows must be fewer than <see cref="Gemm.IsGemv"/>'s limit.
+    /// </summary>
+    public static unsafe void ForwardBatch(ReadOnlySpan<PackedLowBitLinear> layers, ReadOnlySpan<float> input, ReadOnlySpan<float[]> outputs, int rows)
+    {
+        if (!Gemm.IsGemv(rows)) throw new ArgumentException("ForwardBatch is the decode path: too many rows.");
+        if (layers.Length > LowBitGemv.MaxLayers) throw new ArgumentException($"ForwardBatch takes at most {LowBitGemv.MaxLayers} layers.");
+        for (int i = 0; i < layers.Length; i++)
+            if (layers[i].InFeatures != layers[0].InFeatures || outputs[i].Length < (long)rows * layers[i].OutFeatures || input.Length < (long)rows * layers[i].InFeatures)
+                throw new ArgumentException("ForwardBatch: layers must share the input width, and each output must hold rows × its width.");
+        nint* pointers = stackalloc nint[LowBitGemv.MaxLayers];
+        fixed (float* y0 = Output(outputs, 0), y1 = Output(outputs, 1), y2 = Output(outputs, 2), y3 = Output(outputs, 3))
+        {
+            pointers[0] = (nint)y0; pointers[1] = (nint)y1; pointers[2] = (nint)y2; pointers[3] = (nint)y3;
+            DecodeBatch(layers, input, new ReadOnlySpan<nint>(pointers, layers.Length), rows);
+        }
+    }
+
+    private static float[]? Output(ReadOnlySpan<float[]> outputs, int i) => i < outputs.Length ? outputs[i] : null;
+
+    /// <summary>Gathers each layer's input rows into its column order (with group sums), then one batched GEMV.</summary>
+    private static unsafe void DecodeBatch(ReadOnlySpan<PackedLowBitLinear> layers, ReadOnlySpan<float> input, ReadOnlySpan<nint> outputs, int rows)
+    {
+        int gatheredLength = 0, sumsLength = 0;
+        foreach (var layer in layers)
+        {
+            gatheredLength += rows * layer._panels.PaddedColumns;
+            sumsLength += rows * layer._panels.Groups;
+        }
+        float[] gathered = ArrayPool<float>.Shared.Rent(gatheredLength);
+        float[] sums = ArrayPool<float>.Shared.Rent(sumsLength);
         try
         {
-            if (gemv)
-                for (int r = 0; r < rows; r++)
-                    LowBitGather.Row(_panels, input.Slice(r * k, k), gathered.AsSpan(r * padded, padded), sums.AsSpan(r * groups, groups));
-            var path = KernelSelector.Current;
-            fixed (float* x = input, copy = gathered, s = sums, y = output)
+            var gemv = new LowBitGemv(rows, KernelSelector.Current);
+            fixed (float* gatheredBase = gathered, sumsBase = sums)
             {
-                if (gemv) new LowBitGemv(_panels, copy, s, y, rows, path).Run();
-                else new BlockedGemm<LowBitSlices>(x, k, y, new LowBitSlices(_panels, path), rows, n, padded, path).Run();
+                float* x = gatheredBase, s = sumsBase;
+                for (int i = 0; i < layers.Length; i++)
+                {
+                    var w = layers[i]._panels;
+                    int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
+                    for (int r = 0; r < rows; r++)
+                        LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(s + r * groups, groups));
+                    gemv.Add(w, x, s, (float*)outputs[i]);
+                    x += rows * padded;
+                    s += rows * groups;
+                }
+                gemv.Run();
             }
         }
         finally
@@ -73,7 +120,14 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
             ArrayPool<float>.Shared.Return(gathered);
             ArrayPool<float>.Shared.Return(sums);
         }
-        if (Bias != null)
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(output.Slice(r * n, n), Bias, output.Slice(r * n, n));
+        for (int i = 0; i < layers.Length; i++)
+            layers[i].AddBias(new Span<float>((float*)outputs[i], rows * layers[i].OutFeatures), rows);
+    }
+
+    private void AddBias(Span<float> output, int rows)
+    {
+        if (Bias == null) return;
+        int n = OutFeatures;
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(output.Slice(r * n, n), Bias, output.Slice(r * n, n));
     }
 }

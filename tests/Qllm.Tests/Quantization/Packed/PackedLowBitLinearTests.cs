@@ -168,4 +168,38 @@ public class PackedLowBitLinearTests
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         }
     }
+
+    [Theory]
+    [InlineData(KernelPath.Avx512)]
+    [InlineData(KernelPath.Avx2)]
+    [InlineData(KernelPath.Portable)]
+    public void BatchedDecodeEqualsEachLayerOnItsOwn(KernelPath path)
+    {
+        // q/k/v-like layers of different widths, bits, groups, biases and column orders, large enough for the
+        // parallel loop: one batched GEMV over their panels must give exactly what each layer's own GEMV gives.
+        PackedLowBitLinear[] layers =
+        [
+            new(LowBitWeights.Make(300, In, new QuantSpec(4, false, 128), actOrder: true), DeterministicWeights.Generate("b0", 300, 1f)),
+            new(LowBitWeights.Make(70, In, new QuantSpec(3, true, -1), actOrder: false), null),
+            new(LowBitWeights.Make(129, In, new QuantSpec(8, false, 32), actOrder: true), null),
+        ];
+        var previous = KernelSelector.Force(path);
+        try
+        {
+            foreach (int rows in new[] { 1, 2, 3 })
+            {
+                float[] x = DeterministicWeights.Generate($"batch{rows}", rows * In, 1f);
+                float[][] batched = layers.Select(l => new float[rows * l.OutFeatures]).ToArray();
+                PackedLowBitLinear.ForwardBatch(layers, x, batched, rows);
+                for (int i = 0; i < layers.Length; i++)
+                {
+                    var alone = new float[rows * layers[i].OutFeatures];
+                    layers[i].Forward(x, alone, rows);
+                    Assert.Equal(alone, batched[i]);
+                }
+            }
+            Assert.Throws<ArgumentException>(() => PackedLowBitLinear.ForwardBatch(layers, new float[4 * In], layers.Select(l => new float[4 * l.OutFeatures]).ToArray(), 4));
+        }
+        finally { KernelSelector.Force(previous); }
+    }
 }

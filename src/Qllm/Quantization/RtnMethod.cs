@@ -37,7 +37,11 @@ public static class RtnMethod
             var codes = WeightQuantizer.Quantize(dense.Weight, dense.OutFeatures, dense.InFeatures, spec);
             float[] dequantized = codes.Dequantize();
             double error = 0;
-            for (int i = 0; i < dequantized.Length; i++) error += Math.Pow(dense.Weight[i] - dequantized[i], 2);
+            for (int i = 0; i < dequantized.Length; i++)
+            {
+                double difference = dense.Weight[i] - dequantized[i];
+                error += difference * difference;
+            }
             slot.Layer = WeightOnlyResult.MakeLayer(codes, dense.Bias, simulate);
             result.Weights[slot.Name] = codes;
             result.Layers.Add(new QuantizedLayerReport(slot.Name, dense.OutFeatures, dense.InFeatures, error, 0, 0, clock.Elapsed.TotalSeconds));

@@ -1,4 +1,5 @@
 using Qllm.Models;
+using Qllm.Quantization;
 using Qllm.Tests.Support;
 using Qllm.Tests.Tensors;
 using Xunit;
@@ -16,11 +17,13 @@ public class DecodeAllocationTests
     [Theory]
     [InlineData("llama")]
     [InlineData("opt")]
+    [InlineData("llama-packed")] // W4 g64 packed blocks: batched low-bit GEMVs with their gathered inputs
     public void ADecodeStepAllocatesNothing(string family)
     {
-        CausalLanguageModel model = family == "llama"
+        CausalLanguageModel model = family.StartsWith("llama", StringComparison.Ordinal)
             ? TinyModels.Llama(vocab: 512, dim: 256, hidden: 512, layers: 2, heads: 8, kvHeads: 4, maxPositions: 256)
             : TinyModels.Opt(vocab: 512, dim: 256, hidden: 512, layers: 2, heads: 8, maxPositions: 256);
+        if (family == "llama-packed") RtnMethod.QuantizeWeights(model, new QuantSpec(4, Symmetric: false, GroupSize: 64), simulate: false);
         var cache = model.CreateKvCache(1, 200);
         var hidden = new float[model.Config.HeadInputDim];
         var logits = new float[model.Config.VocabSize];

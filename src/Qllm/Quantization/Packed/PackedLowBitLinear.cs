@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using Qllm.Models.Layers;
 using Qllm.Tensors;
@@ -94,31 +93,24 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
             gatheredLength += rows * layer._panels.PaddedColumns;
             sumsLength += rows * layer._panels.Groups;
         }
-        float[] gathered = ArrayPool<float>.Shared.Rent(gatheredLength);
-        float[] sums = ArrayPool<float>.Shared.Rent(sumsLength);
-        try
+        // The caller's thread keeps these while the GEMV's chunks run (workers only read them): a per-thread buffer,
+        // not ArrayPool, which trims idle arrays after garbage collections and would allocate mid-generation.
+        float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, gatheredLength + sumsLength);
+        var gemv = new LowBitGemv(rows, KernelSelector.Current);
+        fixed (float* gatheredBase = scratch)
         {
-            var gemv = new LowBitGemv(rows, KernelSelector.Current);
-            fixed (float* gatheredBase = gathered, sumsBase = sums)
+            float* x = gatheredBase, s = gatheredBase + gatheredLength;
+            for (int i = 0; i < layers.Length; i++)
             {
-                float* x = gatheredBase, s = sumsBase;
-                for (int i = 0; i < layers.Length; i++)
-                {
-                    var w = layers[i]._panels;
-                    int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
-                    for (int r = 0; r < rows; r++)
-                        LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(s + r * groups, groups));
-                    gemv.Add(w, x, s, (float*)outputs[i]);
-                    x += rows * padded;
-                    s += rows * groups;
-                }
-                gemv.Run();
+                var w = layers[i]._panels;
+                int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
+                for (int r = 0; r < rows; r++)
+                    LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(s + r * groups, groups));
+                gemv.Add(w, x, s, (float*)outputs[i]);
+                x += rows * padded;
+                s += rows * groups;
             }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(gathered);
-            ArrayPool<float>.Shared.Return(sums);
+            gemv.Run();
         }
         for (int i = 0; i < layers.Length; i++)
             layers[i].AddBias(new Span<float>((float*)outputs[i], rows * layers[i].OutFeatures), rows);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Qllm.Models.Layers;
 using Qllm.Tests.Support;
 using Xunit;
@@ -52,6 +53,33 @@ public class LinearSeamTests
         slot.Hooks.Add(new Doubler());
         slot.Forward(input, output, 1);
         Assert.Equal([7f, 15f], output);             // 2 × ([3, 7] + 0.5)
+    }
+
+    private sealed class AddressRecorder : ILinearHook
+    {
+        public bool ChangesInput => false;
+        public List<bool> SawCallersBuffer { get; } = [];
+        public float[] Callers { get; set; } = [];
+        public void BeforeForward(LinearSlot slot, Span<float> input, int rows) =>
+            SawCallersBuffer.Add(Unsafe.AreSame(ref input[0], ref Callers[0]));
+    }
+
+    [Fact]
+    public void ObservingHooksSeeTheCallersBufferAndAnyChangingHookForcesACopy()
+    {
+        // Calibration observes inputs of GBs: observers must not cost a copy, but a hook that changes its input
+        // must never reach the caller's buffer.
+        var slot = new LinearSlot("probe", new DenseLinear([1f, 2f, 3f, 4f], 2, 2));
+        float[] input = [1f, 1f], output = new float[2];
+        var observer = new AddressRecorder { Callers = input };
+        slot.Hooks.Add(observer);
+        slot.Forward(input, output, 1);
+        Assert.Equal([3f, 7f], output);
+        slot.Hooks.Add(new ZeroInput());
+        slot.Forward(input, output, 1);
+        Assert.Equal([0f, 0f], output);
+        Assert.Equal([1f, 1f], input);
+        Assert.Equal([true, false], observer.SawCallersBuffer);
     }
 
     [Fact]

@@ -9,7 +9,13 @@ namespace Qllm.Models.Layers;
 /// </summary>
 public interface ILinearHook
 {
-    /// <summary>Called before the layer runs; the hook may change <paramref name="input"/> (a private copy).</summary>
+    /// <summary>
+    /// Whether <see cref="BeforeForward"/> may change its input. Only then does the slot make the private copy
+    /// (calibration observes inputs of GBs, which must not be copied once more for nothing).
+    /// </summary>
+    bool ChangesInput => true;
+
+    /// <summary>Called before the layer runs; a hook that <see cref="ChangesInput"/> may change <paramref name="input"/> (a private copy).</summary>
     void BeforeForward(LinearSlot slot, Span<float> input, int rows) { }
 
     /// <summary>Called after the layer runs; the hook may change <paramref name="output"/>.</summary>
@@ -34,6 +40,13 @@ public sealed class LinearSlot(string name, ILinear layer)
             return;
         }
         int length = rows * Layer.InFeatures;
+        if (!Hooks.Exists(h => h.ChangesInput))
+        {
+            // Observers only: they see the caller's buffer itself (the span type keeps it read-only to them in spirit;
+            // the interface passes Span so that one method serves both kinds).
+            ForwardObserved(input[..length], output, rows);
+            return;
+        }
         float[] copy = ArrayPool<float>.Shared.Rent(length);
         try
         {
@@ -46,6 +59,17 @@ public sealed class LinearSlot(string name, ILinear layer)
         finally
         {
             ArrayPool<float>.Shared.Return(copy);
+        }
+    }
+
+    private unsafe void ForwardObserved(ReadOnlySpan<float> input, Span<float> output, int rows)
+    {
+        fixed (float* pointer = input)
+        {
+            var view = new Span<float>(pointer, input.Length);
+            foreach (var hook in Hooks) hook.BeforeForward(this, view, rows);
+            Layer.Forward(input, output, rows);
+            foreach (var hook in Hooks) hook.AfterForward(this, input, output[..(rows * Layer.OutFeatures)], rows);
         }
     }
 

@@ -37,7 +37,7 @@ public sealed class LinearGroup(params LinearSlot[] slots)
 
     private Batch Batchable()
     {
-        bool dense = true, lowBit = slots.Length <= LowBitGemvLimit;
+        bool dense = true, lowBit = slots.Length <= LowBitGemv.MaxLayers;
         for (int i = 0; i < slots.Length; i++)
         {
             if (slots[i].Hooks.Count > 0) return Batch.None;
@@ -51,6 +51,4 @@ public sealed class LinearGroup(params LinearSlot[] slots)
         }
         return dense ? Batch.Dense : lowBit ? Batch.LowBit : Batch.None;
     }
-
-    private const int LowBitGemvLimit = 4;
 }

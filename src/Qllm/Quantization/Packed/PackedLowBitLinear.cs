@@ -15,7 +15,7 @@ namespace Qllm.Quantization.Packed;
 /// (as bf16 panels are widened), so the micro-kernel and its speed are fp32's.</item>
 /// </list>
 /// Act-order weights (non-monotone g_idx) were reordered at construction so groups are contiguous, and groups are
-/// padded to whole words of codes: the GEMV gathers its few input rows into that order in a pooled buffer, prefill
+/// padded to whole words of codes: the GEMV gathers its few input rows into that order in a per-thread buffer, prefill
 /// reorders while it packs activations anyway (a column map). Results equal the dense product with
 /// <see cref="QuantizedWeight.Dequantize"/>'s weights up to fp32 rounding. Forward allocates nothing.
 /// </summary>

@@ -47,6 +47,7 @@ public static class BenchCommand
     /// <summary>The head as a packed low-bit layer (asymmetric RTN): what a fully quantized model decodes with.</summary>
     private static void QuantizeHead(CausalLanguageModel model, int bits, int group)
     {
+        if (bits is < 2 or > 8) throw new QllmException($"--head-dtype: w{bits} is not one of w2..w8.");
         var spec = new QuantSpec(bits, Symmetric: false, GroupSize: group);
         spec.Validate();
         var dense = (Models.Layers.DenseLinear)model.Head.Layer;

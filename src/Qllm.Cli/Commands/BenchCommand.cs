@@ -30,18 +30,14 @@ public static class BenchCommand
 
     private static Option<string> DType() => new("--dtype") { Description = "Weight storage: f32 or bf16 (widened to fp32 in the kernel).", DefaultValueFactory = _ => "f32" };
 
-    private static bool ParseBf16(string dtype) => dtype switch
+    /// <summary>f32 or bf16 storage, as --dtype and --head-dtype spell it.</summary>
+    private static bool ParseBf16(string dtype, string option = "--dtype") => dtype switch
     {
         "f32" => false,
         "bf16" => true,
-        _ => throw new QllmException($"--dtype: '{dtype}' is not one of f32, bf16."),
-    };
-
-    private static bool ParseHeadDtype(string dtype) => dtype switch
-    {
-        "f32" => false,
-        "bf16" => true,
-        _ => throw new QllmException($"--head-dtype: '{dtype}' is not one of f32, bf16, w2..w8."),
+        _ => throw new QllmException(option == "--dtype"
+            ? $"--dtype: '{dtype}' is not one of f32, bf16."
+            : $"{option}: '{dtype}' is not one of f32, bf16, w2..w8."),
     };
 
     /// <summary>The head as a packed low-bit layer (asymmetric RTN): what a fully quantized model decodes with.</summary>
@@ -102,7 +98,7 @@ public static class BenchCommand
             bool bf16 = ParseBf16(result.GetValue(dtype)!);
             string head = result.GetValue(headDtype) ?? result.GetValue(dtype)!;
             int headBits = head.Length == 2 && head[0] == 'w' && char.IsDigit(head[1]) ? head[1] - '0' : 0;
-            var model = RandomModels.Create(result.GetValue(shape)!, bf16: bf16, bf16Head: headBits == 0 ? ParseHeadDtype(head) : false);
+            var model = RandomModels.Create(result.GetValue(shape)!, bf16: bf16, bf16Head: headBits == 0 && ParseBf16(head, "--head-dtype"));
             if (headBits != 0) QuantizeHead(model, headBits, result.GetValue(wgroup));
             var json = Header(name, Compute.Threads);
             json["shape"] = result.GetValue(shape); json["dtype"] = result.GetValue(dtype); json["head_dtype"] = head;

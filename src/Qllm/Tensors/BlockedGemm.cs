@@ -66,7 +66,7 @@ internal readonly unsafe struct BlockedGemm<TPanels>(float* x, int ldx, float* y
         int panelChunks = _panelChunks, panels = w.Panels;
         int block = task / panelChunks, chunk = task % panelChunks;
         int r0 = block * w.RowBlock, r1 = Math.Min(m, r0 + w.RowBlock);
-        int p0 = (int)((long)panels * chunk / panelChunks), p1 = (int)((long)panels * (chunk + 1) / panelChunks);
+        var (p0, p1) = Compute.Share(panels, chunk, panelChunks);
         Block(r0, r1, p0, p1);
     }
 

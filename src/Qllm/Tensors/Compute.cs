@@ -30,6 +30,10 @@ public static unsafe class Compute
         For(count, parallel, ref wrapped);
     }
 
+    /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> near-equal consecutive ranges of [0, count): its start and end.</summary>
+    public static (int Start, int End) Share(int count, int part, int parts) =>
+        ((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts));
+
     /// <summary>
     /// Runs body.Run(i) for i in [0, count), in parallel when the work is worth a fork. The workers read the body
     /// through a pointer to the caller's copy, which stays alive on its stack until every index is done; this is

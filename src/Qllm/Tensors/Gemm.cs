@@ -95,7 +95,7 @@ public static unsafe class Gemm
         public void Run(int chunk)
         {
             int panels = FirstPanel[Count];
-            int first = (int)((long)panels * chunk / Chunks), last = (int)((long)panels * (chunk + 1) / Chunks);
+            var (first, last) = Compute.Share(panels, chunk, Chunks);
             int matrix = 0;
             for (int global = first; global < last; global++)
             {
@@ -169,7 +169,7 @@ public static unsafe class Gemm
 
         public void Run(int chunk)
         {
-            int first = (int)((long)Panels * chunk / Chunks), last = (int)((long)Panels * (chunk + 1) / Chunks);
+            var (first, last) = Compute.Share(Panels, chunk, Chunks);
             for (int row = 0; row < Rows; row++)
                 for (int panel = first; panel < last; panel++) Job.GemvPanel(row, panel);
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace Qllm.Models.Layers;
 
@@ -39,37 +40,21 @@ public sealed class LinearSlot(string name, ILinear layer)
             Layer.Forward(input, output, rows);
             return;
         }
-        int length = rows * Layer.InFeatures;
-        if (!Hooks.Exists(h => h.ChangesInput))
-        {
-            // Observers only: they see the caller's buffer itself (the span type keeps it read-only to them in spirit;
-            // the interface passes Span so that one method serves both kinds).
-            ForwardObserved(input[..length], output, rows);
-            return;
-        }
-        float[] copy = ArrayPool<float>.Shared.Rent(length);
+        var given = input[..(rows * Layer.InFeatures)];
+        // Hooks that change their input get a private copy; observers only are handed the caller's own buffer,
+        // which they promise not to change (calibration observes inputs of GBs).
+        float[]? copy = Hooks.Exists(h => h.ChangesInput) ? ArrayPool<float>.Shared.Rent(given.Length) : null;
         try
         {
-            var inputCopy = copy.AsSpan(0, length);
-            input[..length].CopyTo(inputCopy);
-            foreach (var hook in Hooks) hook.BeforeForward(this, inputCopy, rows);
-            Layer.Forward(inputCopy, output, rows);
-            foreach (var hook in Hooks) hook.AfterForward(this, inputCopy, output[..(rows * Layer.OutFeatures)], rows);
+            var seen = copy != null ? copy.AsSpan(0, given.Length) : MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(given), given.Length);
+            if (copy != null) given.CopyTo(seen);
+            foreach (var hook in Hooks) hook.BeforeForward(this, seen, rows);
+            Layer.Forward(seen, output, rows);
+            foreach (var hook in Hooks) hook.AfterForward(this, seen, output[..(rows * Layer.OutFeatures)], rows);
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(copy);
-        }
-    }
-
-    private unsafe void ForwardObserved(ReadOnlySpan<float> input, Span<float> output, int rows)
-    {
-        fixed (float* pointer = input)
-        {
-            var view = new Span<float>(pointer, input.Length);
-            foreach (var hook in Hooks) hook.BeforeForward(this, view, rows);
-            Layer.Forward(input, output, rows);
-            foreach (var hook in Hooks) hook.AfterForward(this, input, output[..(rows * Layer.OutFeatures)], rows);
+            if (copy != null) ArrayPool<float>.Shared.Return(copy);
         }
     }
 

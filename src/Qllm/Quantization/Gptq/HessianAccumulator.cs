@@ -21,6 +21,10 @@ public sealed class HessianAccumulator
     // Row-major [Columns, Columns]; only entries with row ≥ column are kept up to date.
     private readonly double[] _lower;
 
+    // The SYRK's packing and fp32 product buffers (16 MB at k = 2048), made once: calibration adds one batch per
+    // chunk of samples.
+    private LowerProduct? _product;
+
     public HessianAccumulator(int columns)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
@@ -48,7 +52,7 @@ public sealed class HessianAccumulator
 
         // XᵀX of the batch in fp32, summed into the float64 running mean once per chunk of rows (as the reference's
         // fp32 matmul per add_batch call), through the GEMM micro-kernel on the lower triangle only (a SYRK).
-        var product = new LowerProduct(k);
+        var product = _product ??= new LowerProduct(k);
         for (int start = 0; start < rows; start += ChunkRows)
         {
             int m = Math.Min(ChunkRows, rows - start);

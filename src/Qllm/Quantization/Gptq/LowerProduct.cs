@@ -99,7 +99,9 @@ internal sealed unsafe class LowerProduct
             var source = owner._product.AsSpan(i * owner._padded, i + 1);
             var target = lower.AsSpan(i * k, i + 1);
             for (int j = 0; j <= i; j++) target[j] += factor * source[j];
-            owner._product.AsSpan(i * owner._padded, owner._padded).Clear();
+            // Row i's tiles reach the end of the panel holding its sliver's last row; nothing right of that was written.
+            int touched = Math.Min(owner._padded, (i / SliverRows * SliverRows + SliverRows - 1) / PanelColumns * PanelColumns + PanelColumns);
+            owner._product.AsSpan(i * owner._padded, touched).Clear();
         }
     }
 }

@@ -57,7 +57,7 @@ internal unsafe struct LowBitGemv : IParallelBody
     public void Run(int chunk)
     {
         int panels = _firstPanel[_count];
-        int first = (int)((long)panels * chunk / _chunks), last = (int)((long)panels * (chunk + 1) / _chunks);
+        var (first, last) = Compute.Share(panels, chunk, _chunks);
         int layer = 0;
         for (int global = first; global < last; global++)
         {

@@ -4,8 +4,8 @@ namespace Qllm.Quantization.Packed;
 
 /// <summary>
 /// The GEMV's input rows in the panels' column order: group order (act-order's permutation), each group
-/// zero-padded to whole words, rows <see cref="LowBitPanels.PaddedColumns"/> apart; each group's sum; and each
-/// value scaled by 2^(−bits·s) for the s-th code of its word, as <c>LowBitKernel.Gemv32</c> expects.
+/// zero-padded to whole words, rows <see cref="LowBitPanels.PaddedColumns"/> apart; and each group's sum, as
+/// <c>LowBitKernel.Gemv32</c> expects.
 /// </summary>
 internal static class LowBitGather
 {
@@ -14,7 +14,6 @@ internal static class LowBitGather
         int perWord = w.CodesPerWord;
         int[] columns = w.GroupColumns, blocks = w.GroupBlocks;
         int[]? order = w.Order;
-        float[] factors = w.SlotFactors;
         for (int g = 0; g < w.Groups; g++)
         {
             int length = columns[g + 1] - columns[g];
@@ -24,9 +23,6 @@ internal static class LowBitGather
                 for (int j = 0; j < length; j++) target[j] = row[order[columns[g] + j]];
             target[length..].Clear();
             groupSums[g] = TensorPrimitives.Sum<float>(target[..length]);
-            // Groups start on word boundaries, so the factors repeat every perWord columns.
-            for (int word = 0; word < length; word += perWord)
-                for (int slot = 0; slot < perWord && word + slot < length; slot++) target[word + slot] *= factors[slot];
         }
     }
 }

@@ -13,7 +13,7 @@ namespace Qllm.Quantization.Packed;
 /// padded codes are 0 and the kernels see zero activations there.</item>
 /// <item>A block is 32 uint words (128 bytes): word i holds row i's codes for perWord consecutive k, code s at bits
 /// [bits·s, bits·s + bits). Words 0..15 (rows 0..15) and 16..31 (rows 16..31) are each one zmm load; a right
-/// shift by bits·s and a mask give 16 codes of one k-step. perWord = ⌊32 / bits⌋: 16 for 2-bit, 10 for 3-bit
+/// shift by bits·s and a mask (or, in the AVX-512 GEMV, a rotate and a ternary-logic op) give 16 codes of one k-step. perWord = ⌊32 / bits⌋: 16 for 2-bit, 10 for 3-bit
 /// (3.2 bits a weight: 2 bits of each word unused), 8 for 4-bit, 6 for 5-bit, 4 for 8-bit.</item>
 /// <item>Scales and zeros are fp32 per (panel, group), 32 values each, the vectors the kernels load.</item>
 /// <item>Per layer (not per row), when columns are reordered or padded: the permutation and a map from padded to
@@ -59,11 +59,8 @@ internal sealed class LowBitPanels
     /// <summary>Whether the weight came with an explicit g_idx, so <see cref="ToQuantizedWeight"/> gives one back.</summary>
     public bool HasGroupIndex { get; }
 
-    /// <summary>2^(−bits·s) for each code position s of a word: what the GEMV's input is scaled by (exactly, being powers of two).</summary>
-    public float[] SlotFactors { get; }
-
     public long StorageBytes =>
-        4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + SlotFactors.Length + (Order?.Length ?? 0) + (SourceColumns?.Length ?? 0));
+        4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + (Order?.Length ?? 0) + (SourceColumns?.Length ?? 0));
 
     public LowBitPanels(QuantizedWeight weight)
     {
@@ -76,7 +73,6 @@ internal sealed class LowBitPanels
         Groups = weight.Groups;
         CodesPerWord = 32 / weight.Spec.Bits;
         HasGroupIndex = weight.GroupIndex != null;
-        SlotFactors = Enumerable.Range(0, CodesPerWord).Select(s => MathF.ScaleB(1f, -Bits * s)).ToArray();
         (GroupColumns, Order) = GroupOrder(weight);
         GroupBlocks = new int[Groups + 1];
         for (int g = 0; g < Groups; g++)

@@ -21,11 +21,9 @@ internal static unsafe class Avx2LowBitKernels
                 var w1 = Vector256.Load(codes + 8);
                 var w2 = Vector256.Load(codes + 16);
                 var w3 = Vector256.Load(codes + 24);
-                // x is pre-scaled by 2^(−bits·s) (see LowBitKernel.Gemv32): scale the shifted-down code back up,
-                // exactly (a power of two), since AVX2 has no unsigned conversion for a code in place at bit 31.
                 for (int s = 0; s < perWord; s++)
                 {
-                    var xs = Vector256.Create(x[s] * MathF.ScaleB(1f, bits * s));
+                    var xs = Vector256.Create(x[s]);
                     a0 = Vector256.FusedMultiplyAdd(xs, Code(w0, mask), a0);
                     a1 = Vector256.FusedMultiplyAdd(xs, Code(w1, mask), a1);
                     a2 = Vector256.FusedMultiplyAdd(xs, Code(w2, mask), a2);

@@ -10,9 +10,6 @@ internal static unsafe class LowBitKernel
     /// y[32] = Σ_g scale_g ⊙ (Σ_{k∈g} x_k · code_k − zero_g · Σ_{k∈g} x_k) for one panel: integer codes times
     /// activations summed per group in fp32, each group's grid applied once at its end. x is the gathered
     /// activation row (group order, padded), groupSums its per-group sums, computed once per row for all panels.
-    /// x[k] comes pre-multiplied by 2^(−bits·s), s = k mod perWord, the position of its code in the word, so the
-    /// AVX-512 kernel can multiply by the code left in place (code · 2^(bits·s)) without shifting it down; powers of
-    /// two scale exactly, so the products are the same.
     /// </summary>
     /// <remarks>
     /// rows (1..3) rows at once: x rows are xStride apart, their group sums groups apart, outputs 32 apart. Several

@@ -14,7 +14,7 @@ internal static unsafe class PortableLowBitKernels
             acc.Clear();
             for (int block = groupBlocks[g]; block < groupBlocks[g + 1]; block++, codes += 32, x += perWord)
                 for (int s = 0; s < perWord; s++)
-                    for (int j = 0; j < 32; j++) acc[j] += x[s] * (float)(codes[j] & (mask << (bits * s)));
+                    for (int j = 0; j < 32; j++) acc[j] += x[s] * (float)((codes[j] >> (bits * s)) & mask);
             for (int j = 0; j < 32; j++) y[j] += scales[j] * (acc[j] - zeros[j] * groupSums[g]);
         }
     }

@@ -72,6 +72,6 @@ public sealed class AnalysisOptions(bool ownCalibration)
     {
         if (Directory.Exists(path)) throw new QllmException($"{option}: '{path}' is a folder; give a file name.");
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder != null && !Directory.Exists(folder)) throw new QllmException($"{option}: folder '{folder}' does not exist.");
+        if (folder != null && !Directory.Exists(folder)) throw new QllmException($"{option}: cannot write '{path}': folder '{folder}' does not exist.");
     }
 }

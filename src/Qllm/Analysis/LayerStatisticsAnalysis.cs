@@ -1,6 +1,5 @@
 using Qllm.Calibration;
 using Qllm.Models;
-using Qllm.Models.Layers;
 
 namespace Qllm.Analysis;
 

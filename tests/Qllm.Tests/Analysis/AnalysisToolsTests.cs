@@ -109,4 +109,36 @@ public class AnalysisToolsTests
         Assert.Equal(layers, model.BlockLinears().Append(model.Head).Select(s => s.Layer));
         Assert.All(model.BlockLinears().Append(model.Head), slot => Assert.Empty(slot.Hooks));
     }
+
+    [Fact]
+    public void TheHeadsDistanceIsTheDistanceBetweenTheTwoModelsLogits()
+    {
+        // An OPT (learned positions, LayerNorm with bias, tied head) with its head quantized too; the oracle is the
+        // ordinary forward pass of two separate models, fp32 and quantized, on the same windows.
+        var set = new CalibrationSet(Enumerable.Range(0, 32).Select(i => (i * 7 + 3) % 32).ToArray(), 2, 16, "tokens", 32, []);
+        var fp32 = TinyModels.Opt();
+        var quantized = TinyModels.Opt();
+        var fullPrecision = FullPrecisionLayers.Capture(quantized);
+        RtnMethod.Apply(quantized, new QuantSpec(3, false, 8), null, includeHead: true);
+
+        double signal = 0, noise = 0;
+        for (int s = 0; s < set.Samples; s++)
+        {
+            float[] reference = fp32.Forward(set.Sample(s), 1, set.SeqLen), logits = quantized.Forward(set.Sample(s), 1, set.SeqLen);
+            for (int i = 0; i < reference.Length; i++)
+            {
+                signal += (double)reference[i] * reference[i];
+                noise += ((double)reference[i] - logits[i]) * ((double)reference[i] - logits[i]);
+            }
+        }
+        var head = LayerwiseDistance.Measure(quantized, fullPrecision, set)[^1];
+        Assert.Equal("lm_head", head.Name);
+        Assert.Equal(10 * Math.Log10(signal / noise), head.Output.SqnrDb, 1e-6);
+        Assert.Equal(noise / (2 * 16 * 32), head.Output.Mse, 1e-9);
+
+        var stats = LayerStatisticsAnalysis.Run(quantized, fullPrecision, set);
+        Assert.Equal("lm_head", stats[^1].Name);
+        Assert.Equal(quantized.BlockLinears().Count() + 1, stats.Count);
+        Assert.InRange(stats[^1].WeightError.SqnrDb, 5, 30);
+    }
 }

@@ -18,12 +18,14 @@ public static class EvalCommand
         var seqLen = CommonOptions.SeqLen();
         var dataDir = CommonOptions.DataDirectory();
         var limit = CommonOptions.WindowLimit();
+        var analysis = new AnalysisOptions(ownCalibration: true);
 
         var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
         {
             ppl, seqLen, dataDir, limit,
         };
         common.AddTo(command);
+        analysis.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -31,6 +33,7 @@ public static class EvalCommand
             int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             var transform = common.ReadTransform(result);
+            var analysisSettings = analysis.Read(result);
 
             var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
@@ -39,8 +42,10 @@ public static class EvalCommand
                 ConsoleOutput.Info($"--seqlen {requestedSeqLen} capped at the model's {windowLength} positions");
 
             var quantizeClock = Stopwatch.StartNew();
+            var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
             transform.Apply(loaded.Model);
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
+            var analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
 
             var table = PerplexityRun.NewTable();
             var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
@@ -65,6 +70,7 @@ public static class EvalCommand
                         ["quantization"] = transform.ToJson(),
                     },
                     ["timings"] = timings,
+                    ["analysis"] = analysisJson,
                     ["results"] = results,
                 });
             return 0;

@@ -21,6 +21,7 @@ public static class RunCommand
         var threads = CommonOptions.Threads();
         var output = CommonOptions.Output();
         var method = new WeightMethodOptions();
+        var analysis = new AnalysisOptions(ownCalibration: false);
         var ppl = CommonOptions.Perplexity();
         var seqLen = CommonOptions.SeqLen();
         var limit = CommonOptions.WindowLimit();
@@ -34,10 +35,12 @@ public static class RunCommand
             model, tokenizer, threads, output, ppl, seqLen, limit, dataDir, save,
         };
         method.AddTo(command);
+        analysis.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
             var settings = method.Read(result);
+            var analysisSettings = analysis.Read(result, settings.Calibration);
             string[] datasets = PerplexityRun.ParseDatasets(result.GetValue(ppl)!);
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
@@ -49,6 +52,7 @@ public static class RunCommand
             var textTokenizer = loaded.RequireTokenizer();
             int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
 
+            var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
             var outcome = WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir));
             ConsoleOutput.Info($"quantized with {settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
             if (saveFolder != null)
@@ -56,6 +60,8 @@ public static class RunCommand
                 GptqCheckpointWriter.Write(saveFolder, loaded.Model, outcome.Result.Weights, QuantizeCommand.CheckpointInfo(settings), loaded.TokenizerPath);
                 ConsoleOutput.Info($"saved to {Path.GetFullPath(saveFolder)}");
             }
+
+            var analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
 
             var table = PerplexityRun.NewTable();
             var timings = outcome.Timings;
@@ -82,6 +88,7 @@ public static class RunCommand
                     ["calibration"] = outcome.Calibration,
                     ["timings"] = timings,
                     ["layers"] = WeightQuantizationStep.LayersJson(outcome.Result),
+                    ["analysis"] = analysisJson,
                     ["quantized_weight_bytes"] = loaded.Model.WeightBytes,
                     ["results"] = results,
                 });

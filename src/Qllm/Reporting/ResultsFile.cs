@@ -7,8 +7,8 @@ namespace Qllm.Reporting;
 /// <summary>Writes a results document as indented JSON, atomically (temporary file, then rename).</summary>
 public static class ResultsFile
 {
-    // A diverged model's perplexity is +∞: written as "Infinity" rather than failing the whole report.
-    private static readonly JsonSerializerOptions Indented = new()
+    /// <summary>Indented; a non-finite number (a diverged model's perplexity, an exact layer's SQNR) is written "Infinity" rather than failing the whole report.</summary>
+    public static readonly JsonSerializerOptions Indented = new()
     {
         WriteIndented = true,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,

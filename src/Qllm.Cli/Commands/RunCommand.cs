@@ -21,6 +21,7 @@ public static class RunCommand
         var threads = CommonOptions.Threads();
         var output = CommonOptions.Output();
         var method = new WeightMethodOptions();
+        var zeroQuant = new ZeroQuantOptions();
         var ppl = CommonOptions.Perplexity();
         var seqLen = CommonOptions.SeqLen();
         var limit = CommonOptions.WindowLimit();
@@ -34,6 +35,7 @@ public static class RunCommand
             model, tokenizer, threads, output, ppl, seqLen, limit, dataDir, save,
         };
         method.AddTo(command);
+        zeroQuant.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -42,6 +44,7 @@ public static class RunCommand
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
             string? saveFolder = result.GetValue(save);
+            var zeroQuantSettings = zeroQuant.Read(result, settings, saveFolder);
             if (saveFolder != null) QuantizeCommand.CheckSaveTarget(saveFolder, settings);
 
             var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
@@ -49,8 +52,11 @@ public static class RunCommand
             var textTokenizer = loaded.RequireTokenizer();
             int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
 
-            var outcome = WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir));
-            ConsoleOutput.Info($"quantized with {settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
+            var outcome = zeroQuantSettings is null
+                ? WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir))
+                : ZeroQuantStep.Run(loaded, settings, zeroQuantSettings, result.GetValue(dataDir));
+            string label = zeroQuantSettings?.Describe() ?? settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)");
+            ConsoleOutput.Info($"quantized with {zeroQuantSettings?.Describe() ?? settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
             if (saveFolder != null)
             {
                 GptqCheckpointWriter.Write(saveFolder, loaded.Model, outcome.Result.Weights, QuantizeCommand.CheckpointInfo(settings), loaded.TokenizerPath);
@@ -61,7 +67,7 @@ public static class RunCommand
             var timings = outcome.Timings;
             timings["load_s"] = loadSeconds;
             var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
-                result.GetValue(dataDir), settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)"), table, timings);
+                result.GetValue(dataDir), label, table, timings);
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
@@ -74,6 +80,7 @@ public static class RunCommand
                     ["config"] = new JsonObject
                     {
                         ["quantization"] = settings.ToJson(),
+                        ["zeroquant"] = zeroQuantSettings?.ToJson(),
                         ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode?)d).ToArray()),
                         ["seqlen"] = windowLength,
                         ["limit"] = windowLimit,

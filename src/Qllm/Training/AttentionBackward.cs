@@ -6,8 +6,9 @@ namespace Qllm.Training;
 /// <summary>
 /// Causal softmax attention for training, with grouped-query heads (query head h reads KV head h / (heads / kvHeads)):
 /// S = Q·Kᵀ/√d with keys j ≤ i, P = softmax(S), O = P·V. The model's <see cref="Models.Layers.CausalAttention"/> is a
-/// tiled online-softmax kernel that keeps no P; here each score row is formed explicitly and recomputed in the backward
-/// (no T×T matrix is stored), which gives dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = dS·K/√d, dK += dSᵀ·Q/√d.
+/// tiled online-softmax kernel that keeps no P; here one head at a time forms its T×T matrices explicitly (recomputed
+/// in the backward, so nothing T×T is kept between calls) and every product runs on the GEMM:
+/// dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = dS·K/√d, dK += dSᵀ·Q/√d.
 /// </summary>
 public static class AttentionBackward
 {
@@ -21,71 +22,95 @@ public static class AttentionBackward
 
     public static void Forward(float[] q, float[] k, float[] v, Shape s, float[] output)
     {
-        // One task per (sequence, query head): tasks write disjoint output columns.
-        Compute.For(s.Batch * s.NumHeads, s.Batch * s.NumHeads > 1, task =>
-        {
-            int b = task / s.NumHeads, h = task % s.NumHeads, kvHead = h / s.GroupSize, hd = s.HeadDim;
-            var scores = new float[s.SeqLen];
-            for (int i = 0; i < s.SeqLen; i++)
+        int t = s.SeqLen, hd = s.HeadDim;
+        float[] qh = new float[t * hd], kh = new float[t * hd], vhT = new float[hd * t], p = new float[t * t], oh = new float[t * hd];
+        for (int b = 0; b < s.Batch; b++)
+            for (int h = 0; h < s.NumHeads; h++)
             {
-                var row = scores.AsSpan(0, i + 1);
-                Scores(q, k, s, b, h, kvHead, i, row);
-                var o = output.AsSpan((b * s.SeqLen + i) * s.QDim + h * hd, hd);
-                o.Clear();
-                for (int j = 0; j <= i; j++)
-                    TensorPrimitives.MultiplyAdd(v.AsSpan((b * s.SeqLen + j) * s.KvDim + kvHead * hd, hd), row[j], o, o);
+                int kvHead = h / s.GroupSize;
+                Gather(q, s.QDim, b, t, h * hd, hd, qh);
+                Gather(k, s.KvDim, b, t, kvHead * hd, hd, kh);
+                Gather(v, s.KvDim, b, t, kvHead * hd, hd, p.AsSpan(0, t * hd));
+                Transpose.Into(p.AsSpan(0, t * hd), t, hd, vhT);
+                Probabilities(qh, kh, t, hd, p);
+                Gemm.MultiplyTransposed(p, vhT, oh, t, hd, t);   // O = P·V
+                Scatter(oh, output, s.QDim, b, t, h * hd, hd);
             }
-        });
     }
 
     /// <summary>Writes dq and dk, dv (all overwritten) from the output gradient; <paramref name="output"/> is the forward's O.</summary>
     public static void Backward(float[] q, float[] k, float[] v, float[] output, float[] outputGradient, Shape s,
         float[] queryGradient, float[] keyGradient, float[] valueGradient)
     {
-        // One task per (sequence, KV head), which owns that head's dK, dV and its query heads' dQ.
-        Compute.For(s.Batch * s.NumKvHeads, s.Batch * s.NumKvHeads > 1, task =>
-        {
-            int b = task / s.NumKvHeads, kvHead = task % s.NumKvHeads, hd = s.HeadDim;
-            float scale = 1f / MathF.Sqrt(hd);
-            for (int j = 0; j < s.SeqLen; j++)
+        int t = s.SeqLen, hd = s.HeadDim;
+        float scale = 1f / MathF.Sqrt(hd);
+        float[] qh = new float[t * hd], kh = new float[t * hd], vh = new float[t * hd], oh = new float[t * hd], dOh = new float[t * hd];
+        float[] p = new float[t * t], dP = new float[t * t], transposed = new float[t * t], narrowT = new float[hd * t], dQh = new float[t * hd];
+        float[] dKh = new float[t * hd], dVh = new float[t * hd], product = new float[t * hd];
+        for (int b = 0; b < s.Batch; b++)
+            for (int kvHead = 0; kvHead < s.NumKvHeads; kvHead++)
             {
-                keyGradient.AsSpan((b * s.SeqLen + j) * s.KvDim + kvHead * hd, hd).Clear();
-                valueGradient.AsSpan((b * s.SeqLen + j) * s.KvDim + kvHead * hd, hd).Clear();
-            }
-            var p = new float[s.SeqLen];
-            for (int h = kvHead * s.GroupSize; h < (kvHead + 1) * s.GroupSize; h++)
-                for (int i = 0; i < s.SeqLen; i++)
+                Gather(k, s.KvDim, b, t, kvHead * hd, hd, kh);
+                Gather(v, s.KvDim, b, t, kvHead * hd, hd, vh);
+                Array.Clear(dKh);
+                Array.Clear(dVh);
+                for (int h = kvHead * s.GroupSize; h < (kvHead + 1) * s.GroupSize; h++)
                 {
-                    var row = p.AsSpan(0, i + 1);
-                    Scores(q, k, s, b, h, kvHead, i, row);
-                    int at = (b * s.SeqLen + i) * s.QDim + h * hd;
-                    var dO = outputGradient.AsSpan(at, hd);
-                    var dq = queryGradient.AsSpan(at, hd);
-                    var qi = q.AsSpan(at, hd);
-                    float rowDot = TensorPrimitives.Dot(dO, output.AsSpan(at, hd));
-                    dq.Clear();
-                    for (int j = 0; j <= i; j++)
+                    Gather(q, s.QDim, b, t, h * hd, hd, qh);
+                    Gather(output, s.QDim, b, t, h * hd, hd, oh);
+                    Gather(outputGradient, s.QDim, b, t, h * hd, hd, dOh);
+                    Probabilities(qh, kh, t, hd, p);
+
+                    Transpose.Into(p, t, t, transposed);                       // dV += Pᵀ·dO
+                    Transpose.Into(dOh, t, hd, narrowT);
+                    Gemm.MultiplyTransposed(transposed, narrowT, product, t, hd, t);
+                    TensorPrimitives.Add(dVh, product, dVh);
+
+                    Gemm.MultiplyTransposed(dOh, vh, dP, t, t, hd);           // dP = dO·Vᵀ
+                    for (int i = 0; i < t; i++)                               // dS = P ⊙ (dP − dO·O) / √d, in dP
                     {
-                        int kvAt = (b * s.SeqLen + j) * s.KvDim + kvHead * hd;
-                        var dv = valueGradient.AsSpan(kvAt, hd);
-                        TensorPrimitives.MultiplyAdd(dO, row[j], dv, dv);
-                        float dS = row[j] * (TensorPrimitives.Dot(dO, v.AsSpan(kvAt, hd)) - rowDot) * scale;
-                        TensorPrimitives.MultiplyAdd(k.AsSpan(kvAt, hd), dS, dq, dq);
-                        var dk = keyGradient.AsSpan(kvAt, hd);
-                        TensorPrimitives.MultiplyAdd(qi, dS, dk, dk);
+                        float rowDot = TensorPrimitives.Dot(dOh.AsSpan(i * hd, hd), oh.AsSpan(i * hd, hd));
+                        var dSRow = dP.AsSpan(i * t, t);
+                        TensorPrimitives.Subtract(dSRow, rowDot, dSRow);
+                        TensorPrimitives.Multiply(dSRow, p.AsSpan(i * t, t), dSRow);
+                        TensorPrimitives.Multiply(dSRow, scale, dSRow);
                     }
+                    Transpose.Into(kh, t, hd, narrowT);                        // dQ = dS·K
+                    Gemm.MultiplyTransposed(dP, narrowT, dQh, t, hd, t);
+                    Scatter(dQh, queryGradient, s.QDim, b, t, h * hd, hd);
+
+                    Transpose.Into(dP, t, t, transposed);                      // dK += dSᵀ·Q
+                    Transpose.Into(qh, t, hd, narrowT);
+                    Gemm.MultiplyTransposed(transposed, narrowT, product, t, hd, t);
+                    TensorPrimitives.Add(dKh, product, dKh);
                 }
-        });
+                Scatter(dKh, keyGradient, s.KvDim, b, t, kvHead * hd, hd);
+                Scatter(dVh, valueGradient, s.KvDim, b, t, kvHead * hd, hd);
+            }
     }
 
-    /// <summary>P row i of query head h: softmax over keys 0..i of q_i·k_j/√d (the model's <see cref="Elementwise.Softmax"/>).</summary>
-    private static void Scores(float[] q, float[] k, Shape s, int b, int h, int kvHead, int i, Span<float> row)
+    /// <summary>P [t, t] = causal softmax(Q·Kᵀ/√d), rows through the model's <see cref="Elementwise.Softmax"/>; masked entries are 0.</summary>
+    private static void Probabilities(float[] qh, float[] kh, int t, int hd, float[] p)
     {
-        int hd = s.HeadDim;
+        Gemm.MultiplyTransposed(qh, kh, p, t, t, hd);
         float scale = 1f / MathF.Sqrt(hd);
-        var qi = q.AsSpan((b * s.SeqLen + i) * s.QDim + h * hd, hd);
-        for (int j = 0; j < row.Length; j++)
-            row[j] = TensorPrimitives.Dot(qi, k.AsSpan((b * s.SeqLen + j) * s.KvDim + kvHead * hd, hd)) * scale;
-        Elementwise.Softmax(row);
+        for (int i = 0; i < t; i++)
+        {
+            var row = p.AsSpan(i * t, i + 1);
+            TensorPrimitives.Multiply(row, scale, row);
+            Elementwise.Softmax(row);
+            p.AsSpan(i * t + i + 1, t - i - 1).Clear();
+        }
+    }
+
+    /// <summary>One head's columns [offset, offset + hd) of sequence b's rows, as a dense [t, hd] matrix.</summary>
+    private static void Gather(float[] source, int stride, int b, int t, int offset, int hd, Span<float> head)
+    {
+        for (int i = 0; i < t; i++) source.AsSpan((b * t + i) * stride + offset, hd).CopyTo(head.Slice(i * hd, hd));
+    }
+
+    private static void Scatter(float[] head, float[] target, int stride, int b, int t, int offset, int hd)
+    {
+        for (int i = 0; i < t; i++) head.AsSpan(i * hd, hd).CopyTo(target.AsSpan((b * t + i) * stride + offset, hd));
     }
 }

@@ -11,13 +11,13 @@ public static class LinearBackward
 {
     /// <summary>dx [rows, in] = dy [rows, out] · W [out, in].</summary>
     public static void InputGradient(ReadOnlySpan<float> outputGradient, int rows, ReadOnlySpan<float> weight, int outFeatures, int inFeatures, Span<float> inputGradient) =>
-        Gemm.MultiplyTransposed(outputGradient, Transposed(weight, outFeatures, inFeatures), inputGradient, rows, inFeatures, outFeatures);
+        Gemm.MultiplyTransposed(outputGradient, Transpose.Of(weight, outFeatures, inFeatures), inputGradient, rows, inFeatures, outFeatures);
 
     /// <summary>dW [out, in] += dyᵀ [out, rows] · x [rows, in].</summary>
     public static void AccumulateWeightGradient(ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input, int rows, int outFeatures, int inFeatures, Span<float> weightGradient)
     {
         var product = new float[outFeatures * inFeatures];
-        Gemm.MultiplyTransposed(Transposed(outputGradient, rows, outFeatures), Transposed(input, rows, inFeatures), product, outFeatures, inFeatures, rows);
+        Gemm.MultiplyTransposed(Transpose.Of(outputGradient, rows, outFeatures), Transpose.Of(input, rows, inFeatures), product, outFeatures, inFeatures, rows);
         System.Numerics.Tensors.TensorPrimitives.Add(weightGradient[..product.Length], product, weightGradient);
     }
 
@@ -26,15 +26,5 @@ public static class LinearBackward
     {
         for (int r = 0; r < rows; r++)
             System.Numerics.Tensors.TensorPrimitives.Add(biasGradient[..outFeatures], outputGradient.Slice(r * outFeatures, outFeatures), biasGradient);
-    }
-
-    /// <summary>The [columns, rows] transpose of a row-major [rows, columns] matrix.</summary>
-    public static float[] Transposed(ReadOnlySpan<float> matrix, int rows, int columns)
-    {
-        var result = GC.AllocateUninitializedArray<float>(rows * columns);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < columns; c++)
-                result[c * rows + r] = matrix[r * columns + c];
-        return result;
     }
 }

@@ -21,6 +21,13 @@ public sealed record ZeroQuantScheme(int WeightBits, int GroupSize = -1, bool Mi
         new ZeroQuantWeightQuantizer(BitsFor(slot), GroupSize),
         ActivationBits is int bits ? new ZeroQuantTokenQuantizer(bits) : null);
 
+    /// <summary>Checks the bits and the group by building the quantizers (they name the offending option).</summary>
+    public void Validate()
+    {
+        _ = new ZeroQuantWeightQuantizer(WeightBits, GroupSize);
+        if (ActivationBits is int bits) _ = new ZeroQuantTokenQuantizer(bits);
+    }
+
     /// <summary>The paper's notation: W8A8, W4/8A16 (FFN / attention bits), plus the group.</summary>
     public string Describe() =>
         $"W{WeightBits}{(Mixed ? $"/{MixedAttentionBits}" : "")}A{ActivationBits ?? 16} {(GroupSize > 0 ? $"g{GroupSize}" : "per-channel")}";

@@ -34,6 +34,7 @@ public static class QuantizeCommand
         {
             var total = Stopwatch.StartNew();
             var settings = method.Read(result);
+            if (settings.Method == "zeroquant") throw new QllmException("--method zeroquant keeps fake-quantized layers, which have no checkpoint form: use qllm run.");
             string folder = result.GetValue(save)!;
             CheckSaveTarget(folder, settings);
             var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));

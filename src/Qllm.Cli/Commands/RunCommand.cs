@@ -22,6 +22,7 @@ public static class RunCommand
         var output = CommonOptions.Output();
         var method = new WeightMethodOptions();
         var analysis = new AnalysisOptions(ownCalibration: false);
+        var zeroQuant = new ZeroQuantOptions();
         var ppl = CommonOptions.Perplexity();
         var seqLen = CommonOptions.SeqLen();
         var limit = CommonOptions.WindowLimit();
@@ -36,6 +37,7 @@ public static class RunCommand
         };
         method.AddTo(command);
         analysis.AddTo(command);
+        zeroQuant.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -45,6 +47,7 @@ public static class RunCommand
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
             string? saveFolder = result.GetValue(save);
+            var zeroQuantSettings = zeroQuant.Read(result, settings, saveFolder);
             if (saveFolder != null) QuantizeCommand.CheckSaveTarget(saveFolder, settings);
 
             var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
@@ -53,8 +56,11 @@ public static class RunCommand
             int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
 
             var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
-            var outcome = WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir));
-            ConsoleOutput.Info($"quantized with {settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
+            var outcome = zeroQuantSettings is null
+                ? WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir))
+                : ZeroQuantStep.Run(loaded, settings, zeroQuantSettings, result.GetValue(dataDir));
+            string label = zeroQuantSettings?.Describe() ?? settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)");
+            ConsoleOutput.Info($"quantized with {zeroQuantSettings?.Describe() ?? settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
             if (saveFolder != null)
             {
                 GptqCheckpointWriter.Write(saveFolder, loaded.Model, outcome.Result.Weights, QuantizeCommand.CheckpointInfo(settings), loaded.TokenizerPath);
@@ -67,7 +73,7 @@ public static class RunCommand
             var timings = outcome.Timings;
             timings["load_s"] = loadSeconds;
             var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
-                result.GetValue(dataDir), settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)"), table, timings);
+                result.GetValue(dataDir), label, table, timings);
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
@@ -80,6 +86,7 @@ public static class RunCommand
                     ["config"] = new JsonObject
                     {
                         ["quantization"] = settings.ToJson(),
+                        ["zeroquant"] = zeroQuantSettings?.ToJson(),
                         ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode?)d).ToArray()),
                         ["seqlen"] = windowLength,
                         ["limit"] = windowLimit,

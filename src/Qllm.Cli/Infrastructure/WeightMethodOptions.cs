@@ -13,7 +13,7 @@ namespace Qllm.Cli.Infrastructure;
 /// </summary>
 public sealed class WeightMethodOptions
 {
-    public Option<string> Method { get; } = new("--method") { Description = "Weight quantization method: gptq (calibrated, Frantar et al. 2022) or rtn (round to nearest).", DefaultValueFactory = _ => "gptq" };
+    public Option<string> Method { get; } = new("--method") { Description = "Weight quantization method: gptq (calibrated, Frantar et al. 2022), rtn (round to nearest) or zeroquant (Yao et al. 2022; see --zq-*, --lkd-*).", DefaultValueFactory = _ => "gptq" };
     public Option<int> WBits { get; } = new("--wbits") { Description = "Weight bits (2-8).", DefaultValueFactory = _ => 4 };
     public Option<int> WGroup { get; } = new("--wgroup") { Description = "Group size in input columns sharing one scale and zero (-1 = one per output channel).", DefaultValueFactory = _ => -1 };
     public Option<bool> WSym { get; } = new("--wsym") { Description = "Symmetric grid (zero point fixed in the middle); default asymmetric." };
@@ -70,7 +70,7 @@ public sealed class WeightMethodOptions
     public Settings Read(ParseResult result)
     {
         string method = result.GetValue(Method)!.ToLowerInvariant();
-        if (method is not ("gptq" or "rtn")) throw new QllmException($"--method: '{method}' is not one of gptq, rtn.");
+        if (method is not ("gptq" or "rtn" or "zeroquant")) throw new QllmException($"--method: '{method}' is not one of gptq, rtn, zeroquant.");
         var spec = new QuantSpec(result.GetValue(WBits), result.GetValue(WSym), result.GetValue(WGroup), result.GetValue(WClip));
         spec.Validate();
         var gptq = new GptqOptions(spec, result.GetValue(PercDamp), result.GetValue(BlockSize), result.GetValue(ActOrder), result.GetValue(StaticGroups));

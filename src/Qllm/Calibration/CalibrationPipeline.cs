@@ -24,11 +24,17 @@ public sealed record CalibrationTimings(double Capture, double Observe, double A
 /// its one extra forward per group. Otherwise, and without true-sequential, the reference's schedule is used
 /// over chunks of samples: one observing forward per stage, then the final forward.
 /// </para>
+/// <para>
+/// An optional <see cref="IBlockCalibrator"/> (ZeroQuant's LKD) sees each block's inputs before the group steps and
+/// its outputs after the final forward; with no layer-group method the blocks just run forward between the two calls.
+/// </para>
 /// </summary>
 public static class CalibrationPipeline
 {
-    public static CalibrationTimings Run(CausalLanguageModel model, CalibrationSet set, ICalibrationMethod method, bool trueSequential,
-        IProgress<CalibrationProgress>? progress = null, long? memoryBudgetBytes = null)
+    /// <param name="method">The layer-group method; null runs each block as it is (for a block calibrator alone).</param>
+    /// <param name="blockCalibrator">Optionally sees each block's inputs before and its outputs after the group steps.</param>
+    public static CalibrationTimings Run(CausalLanguageModel model, CalibrationSet set, ICalibrationMethod? method, bool trueSequential,
+        IProgress<CalibrationProgress>? progress = null, long? memoryBudgetBytes = null, IBlockCalibrator? blockCalibrator = null)
     {
         var config = model.Config;
         int samples = set.Samples, seqLen = set.SeqLen, width = config.HiddenSize;
@@ -48,34 +54,55 @@ public static class CalibrationPipeline
         foreach (var block in blocks)
         {
             void Report(string stage) => progress?.Report(new CalibrationProgress(block.Index, blocks.Count, stage));
+            blockCalibrator?.BeforeBlock(block, hidden, samples, seqLen);
+            if (method is null)
+            {
+                Report("forward");
+                RunForward(block, hidden, samples, chunk, seqLen, width, cache, workspace, clock, inPlace: true);
+            }
+            else
+            {
+                CalibrateGroups(block, method, Report);
+            }
+            if (blockCalibrator != null)
+            {
+                Report("block calibration");
+                var blockClock = Stopwatch.StartNew();
+                blockCalibrator.AfterBlock(block, hidden, samples, seqLen);
+                clock.Apply += blockClock.Elapsed.TotalSeconds;
+            }
+        }
+        return new CalibrationTimings(clock.Capture, clock.Observe, clock.Apply, clock.Forward - clock.InHooks, clock.Passes, chunk);
+
+        void CalibrateGroups(IDecoderBlock block, ICalibrationMethod method, Action<string> report)
+        {
             var groups = block.SequentialGroups;
             if (singlePass)
             {
-                Report("quantizing each layer group as its inputs arrive");
+                report("quantizing each layer group as its inputs arrive");
                 var hooks = groups.Select(g => Attach(method.Begin(block, g), g, applyAfterObserving: true, clock)).ToList();
                 RunForward(block, hidden, samples, samples, seqLen, width, cache, workspace, clock, inPlace: true);
                 Detach(hooks);
-                continue;
+                return;
             }
             IEnumerable<IReadOnlyList<IReadOnlyList<LinearSlot>>> stages = trueSequential ? groups.Select(g => (IReadOnlyList<IReadOnlyList<LinearSlot>>)[g]) : [groups];
             foreach (var stage in stages)
             {
-                Report($"observing {string.Join(", ", stage.Select(Describe))}");
+                report($"observing {string.Join(", ", stage.Select(Describe))}");
                 var hooks = stage.Select(g => Attach(method.Begin(block, g), g, applyAfterObserving: false, clock)).ToList();
                 RunForward(block, hidden, samples, chunk, seqLen, width, cache, workspace, clock, inPlace: false);
                 Detach(hooks);
                 foreach (var (calibrator, group) in hooks.Select(h => (h.Hook.Calibrator, h.Group)))
                 {
-                    Report($"applying {method.Name} to {Describe(group)}");
+                    report($"applying {method.Name} to {Describe(group)}");
                     var applyClock = Stopwatch.StartNew();
                     calibrator.Apply();
                     clock.Apply += applyClock.Elapsed.TotalSeconds;
                 }
             }
-            Report("forward with the new layers");
+            report("forward with the new layers");
             RunForward(block, hidden, samples, chunk, seqLen, width, cache, workspace, clock, inPlace: true);
         }
-        return new CalibrationTimings(clock.Capture, clock.Observe, clock.Apply, clock.Forward - clock.InHooks, clock.Passes, chunk);
     }
 
     private static string Describe(IReadOnlyList<LinearSlot> group) => string.Join("/", group.Select(s => s.Name[(s.Name.LastIndexOf('.') + 1)..]));

@@ -16,6 +16,9 @@ public sealed class LlamaBlock : IDecoderBlock
     private readonly RotaryEmbedding _rope;
 
     public int Index { get; }
+    public ModelConfig Config => _config;
+    /// <summary>The model's rotary embedding (shared by all blocks); training forwards rotate with it too.</summary>
+    public RotaryEmbedding Rope => _rope;
     public RmsNormLayer InputNorm { get; }
     public RmsNormLayer PostAttentionNorm { get; }
     public LinearSlot QProj { get; }

@@ -15,6 +15,7 @@ public sealed class OptBlock : IDecoderBlock
     private readonly ModelConfig _config;
 
     public int Index { get; }
+    public ModelConfig Config => _config;
     public LayerNormLayer SelfAttentionNorm { get; }
     public LayerNormLayer FinalNorm { get; }
     public LinearSlot QProj { get; }

@@ -18,12 +18,14 @@ public static class EvalCommand
         var seqLen = CommonOptions.SeqLen();
         var dataDir = CommonOptions.DataDirectory();
         var limit = CommonOptions.WindowLimit();
+        var packed = new PackedW8A8Options();
 
         var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
         {
             ppl, seqLen, dataDir, limit,
         };
         common.AddTo(command);
+        packed.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -31,6 +33,7 @@ public static class EvalCommand
             int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             var transform = common.ReadTransform(result);
+            var packedSettings = packed.Read(result, transform);
 
             var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
@@ -39,13 +42,14 @@ public static class EvalCommand
                 ConsoleOutput.Info($"--seqlen {requestedSeqLen} capped at the model's {windowLength} positions");
 
             var quantizeClock = Stopwatch.StartNew();
-            transform.Apply(loaded.Model);
+            if (packedSettings != null) PackedW8A8Options.Apply(loaded.Model, packedSettings);
+            else transform.Apply(loaded.Model);
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
 
             var table = PerplexityRun.NewTable();
             var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
             var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
-                transform.WeightDType == "f32" ? transform.Quantization.Describe() : transform.WeightDType, table, timings);
+                transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType, table, timings);
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
@@ -63,6 +67,7 @@ public static class EvalCommand
                         ["limit"] = windowLimit,
                         ["data_dir"] = result.GetValue(dataDir),
                         ["quantization"] = transform.ToJson(),
+                        ["packed"] = packedSettings != null,
                     },
                     ["timings"] = timings,
                     ["results"] = results,

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Qllm.Tensors;
 
 namespace Qllm.Quantization.W8A8;
@@ -36,16 +37,40 @@ public static class Int8ActivationQuantizer
         }
     }
 
-    /// <summary>One token's grid (or the tensor's) and codes, from <see cref="QuantGrid.Code"/> itself so they match the simulation bit for bit.</summary>
+    /// <summary>One token's grid (or the tensor's) and its codes.</summary>
     private readonly unsafe struct Rows(float* x, int columns, ActivationQuantSpec spec, QuantGrid? shared, Int8Activations into) : IParallelBody
     {
         public void Run(int row)
         {
-            var values = new ReadOnlySpan<float>(x + (long)row * columns, columns);
+            float* source = x + (long)row * columns;
+            var values = new ReadOnlySpan<float>(source, columns);
             var grid = shared ?? QuantGrid.Find(values, spec.MaxQ, spec.Symmetric);
-            Span<byte> codes = stackalloc byte[columns]; // at most Int8Panels.MaxColumns (33 KB), checked by Reset
-            for (int k = 0; k < columns; k++) codes[k] = (byte)grid.Code(values[k]);
-            into.SetRow(row, codes, grid.Scale, (int)grid.Zero);
+            byte* codes = stackalloc byte[columns]; // at most Int8Panels.MaxColumns (33 KB), checked by Reset
+            int k = Codes(source, columns, grid, codes);
+            for (; k < columns; k++) codes[k] = (byte)grid.Code(values[k]);
+            into.SetRow(row, new ReadOnlySpan<byte>(codes, columns), grid.Scale, (int)grid.Zero);
+        }
+
+        /// <summary>
+        /// <see cref="QuantGrid.Code"/> 16 values at a time, the same operations in the same order (an IEEE division,
+        /// round half to even, + zero, clamp to [0, maxq]), so the codes are the simulation's bit for bit. Returns how
+        /// many were done; the caller finishes the tail with <see cref="QuantGrid.Code"/> itself.
+        /// </summary>
+        private static int Codes(float* x, int columns, QuantGrid grid, byte* codes)
+        {
+            if (!Vector256.IsHardwareAccelerated) return 0;
+            var scale = Vector256.Create(grid.Scale);
+            var zero = Vector256.Create(grid.Zero);
+            var maxQ = Vector256.Create((float)grid.MaxQ);
+            int k = 0;
+            for (; k + 16 <= columns; k += 16)
+            {
+                var low = Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Round(Vector256.Load(x + k) / scale) + zero, Vector256<float>.Zero), maxQ));
+                var high = Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Round(Vector256.Load(x + k + 8) / scale) + zero, Vector256<float>.Zero), maxQ));
+                var words = Vector256.Narrow(low, high).AsUInt16(); // 0..255: the narrowing keeps the values
+                Vector256.Narrow(words, words).GetLower().Store(codes + k);
+            }
+            return k;
         }
     }
 }

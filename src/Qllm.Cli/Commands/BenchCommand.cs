@@ -63,14 +63,22 @@ public static class BenchCommand
         var m = new Option<int>("--m") { Description = "Rows of X (tokens).", DefaultValueFactory = _ => 2048 };
         var n = new Option<int>("--n") { Description = "Rows of W (output features).", DefaultValueFactory = _ => 2048 };
         var k = new Option<int>("--k") { Description = "Columns of X and W (input features).", DefaultValueFactory = _ => 2048 };
-        var dtype = DType();
+        var dtype = new Option<string>("--dtype") { Description = "Weight storage: f32, bf16 (widened to fp32 in the kernel), or i8 (W8A8 int8 GEMM, timed against fp32 in the same run).", DefaultValueFactory = _ => "f32" };
         var threads = Threads();
+        var int8 = new Int8GemmOptions();
         var command = new Command("gemm", "GFLOPS of Y = X·Wᵀ (W packed once, as a layer holds it).") { m, n, k, dtype, threads };
+        int8.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             int mm = result.GetValue(m), nn = result.GetValue(n), kk = result.GetValue(k);
             if (mm < 1 || nn < 1 || kk < 1) throw new QllmException("--m, --n and --k must be positive.");
             Compute.Threads = result.GetValue(threads);
+            if (result.GetValue(dtype) is not ("f32" or "bf16" or "i8")) throw new QllmException($"--dtype: '{result.GetValue(dtype)}' is not one of f32, bf16, i8.");
+            if (result.GetValue(dtype) == "i8")
+            {
+                Console.WriteLine(int8.Run(result, (mm, nn, kk), Header("gemm-i8", Compute.Threads)).ToJsonString(Indented));
+                return 0;
+            }
             var (gflops, timing) = KernelBenchmarks.Gemm(mm, nn, kk, ParseBf16(result.GetValue(dtype)!));
             var json = Header("gemm", Compute.Threads);
             json["m"] = mm; json["n"] = nn; json["k"] = kk; json["dtype"] = result.GetValue(dtype);

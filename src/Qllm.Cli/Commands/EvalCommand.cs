@@ -19,6 +19,7 @@ public static class EvalCommand
         var dataDir = CommonOptions.DataDirectory();
         var limit = CommonOptions.WindowLimit();
         var analysis = new AnalysisOptions(ownCalibration: true);
+        var packed = new PackedW8A8Options();
 
         var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
         {
@@ -26,6 +27,7 @@ public static class EvalCommand
         };
         common.AddTo(command);
         analysis.AddTo(command);
+        packed.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -34,6 +36,7 @@ public static class EvalCommand
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             var transform = common.ReadTransform(result);
             var analysisSettings = analysis.Read(result);
+            var packedSettings = packed.Read(result, transform);
 
             var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
@@ -43,14 +46,15 @@ public static class EvalCommand
 
             var quantizeClock = Stopwatch.StartNew();
             var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
-            transform.Apply(loaded.Model);
+            if (packedSettings != null) PackedW8A8Options.Apply(loaded.Model, packedSettings);
+            else transform.Apply(loaded.Model);
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
             var analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
 
             var table = PerplexityRun.NewTable();
             var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
             var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
-                transform.WeightDType == "f32" ? transform.Quantization.Describe() : transform.WeightDType, table, timings);
+                transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType, table, timings);
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
@@ -68,6 +72,7 @@ public static class EvalCommand
                         ["limit"] = windowLimit,
                         ["data_dir"] = result.GetValue(dataDir),
                         ["quantization"] = transform.ToJson(),
+                        ["packed"] = packedSettings != null,
                     },
                     ["timings"] = timings,
                     ["analysis"] = analysisJson,

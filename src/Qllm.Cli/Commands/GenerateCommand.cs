@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Qllm.Cli.Infrastructure;
-using Qllm.Common;
 using Qllm.Generation;
 using Qllm.Reporting;
 

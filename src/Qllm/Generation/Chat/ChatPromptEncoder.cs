@@ -4,20 +4,24 @@ using Qllm.Tokenizers;
 namespace Qllm.Generation.Chat;
 
 /// <summary>
-/// Tokenizes a rendered conversation as Hugging Face does with <c>apply_chat_template(tokenize=True)</c>: the template's
-/// special-token strings become their single ids, the text between them is encoded without BOS, and no BOS is added
-/// unless the template asks for it. Also gives the ids of the end-of-turn tokens.
+/// Tokenizes a rendered conversation as Hugging Face does with <c>apply_chat_template(tokenize=True)</c>: no BOS is added
+/// unless the template asks for it, and the template's special-token strings become their single ids. A tokenizer that
+/// reads them as special tokens itself (tiktoken, tokenizer.json added tokens, with their lstrip/rstrip rules) encodes the
+/// whole text; for one that does not (a SentencePiece .model reads "&lt;s&gt;" as text) the text is split around them and
+/// they are mapped to BOS/EOS. Also gives the ids of the end-of-turn tokens.
 /// </summary>
 public sealed class ChatPromptEncoder
 {
     private readonly ITextTokenizer _tokenizer;
     private readonly ChatTemplate _template;
     private readonly Dictionary<string, int> _specialIds = new(StringComparer.Ordinal);
+    private bool _tokenizerReadsSpecials;
 
     public ChatPromptEncoder(ChatTemplate template, ITextTokenizer tokenizer)
     {
         _template = template;
         _tokenizer = tokenizer;
+        _tokenizerReadsSpecials = true;
         foreach (string special in template.SpecialTokens.Concat(template.EndOfTurnTokens).Distinct())
             _specialIds[special] = SpecialId(special);
         EndOfTurnIds = [.. template.EndOfTurnTokens.Select(t => _specialIds[t])];
@@ -31,6 +35,11 @@ public sealed class ChatPromptEncoder
     {
         var ids = new List<int>();
         if (_template.PrependBos && _tokenizer.BosId is int bos) ids.Add(bos);
+        if (_tokenizerReadsSpecials)
+        {
+            ids.AddRange(_tokenizer.Encode(text, addBos: false));
+            return [.. ids];
+        }
         int cursor = 0;
         while (cursor < text.Length)
         {
@@ -60,6 +69,7 @@ public sealed class ChatPromptEncoder
     {
         int[] ids = _tokenizer.Encode(special, addBos: false);
         if (ids.Length == 1) return ids[0];
+        _tokenizerReadsSpecials = false;
         if (special == _template.BosToken && _tokenizer.BosId is int bos) return bos;
         if (special == _template.EosToken && _tokenizer.EosId is int eos) return eos;
         throw new QllmException($"--chat-template {_template.Name}: the tokenizer has no single token for '{special}' ({ids.Length} tokens); the model was not trained with this template — pass another --chat-template (or none).");

@@ -18,6 +18,7 @@ public static class Program
             "Examples:\n" +
             "  qllm info --model ../shared/models/stories260K\n" +
             "  qllm generate --model ../shared/models/stories260K --temperature 0\n" +
+            "  qllm chat --model ../shared/models/stories260K --prompt \"Once upon a time\" --temperature 0\n" +
             "  qllm eval --model ../shared/models/stories260K --ppl wikitext2 --seqlen 512 --wbits 4\n" +
             "  qllm run --model ../shared/models/stories260K --method gptq --wbits 4 --calib-seqlen 512 --ppl wikitext2 --seqlen 512\n" +
             "  qllm quantize --model ../shared/models/stories260K --method gptq --wbits 4 --wgroup 32 --calib-seqlen 512 --save out/w4g32");
@@ -26,6 +27,7 @@ public static class Program
         root.Options.Add(CommonOptions.Verbose);
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(RunCommand.Create());

@@ -20,6 +20,7 @@ public static class EvalCommand
         var limit = CommonOptions.WindowLimit();
         var analysis = new AnalysisOptions(ownCalibration: true);
         var packed = new PackedW8A8Options();
+        var generationTasks = new GenerationTaskOptions();
 
         var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
         {
@@ -28,6 +29,7 @@ public static class EvalCommand
         common.AddTo(command);
         analysis.AddTo(command);
         packed.AddTo(command);
+        generationTasks.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -37,11 +39,14 @@ public static class EvalCommand
             var transform = common.ReadTransform(result);
             var analysisSettings = analysis.Read(result);
             var packedSettings = packed.Read(result, transform);
+            string[]? tasks = generationTasks.ReadTasks(result);
+            // With --tasks, perplexity runs only when --ppl is given explicitly.
+            if (tasks is not null && result.GetResult(ppl) is null or { Implicit: true }) datasets = [];
 
             var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
             int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
-            if (windowLength < requestedSeqLen)
+            if (windowLength < requestedSeqLen && datasets.Length > 0)
                 ConsoleOutput.Info($"--seqlen {requestedSeqLen} capped at the model's {windowLength} positions");
 
             var quantizeClock = Stopwatch.StartNew();
@@ -55,7 +60,11 @@ public static class EvalCommand
             var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
             var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
                 transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType, table, timings);
-            Console.Write(table);
+            if (datasets.Length > 0) Console.Write(table);
+            if (tasks is not null)
+                foreach (var (task, scores) in GenerationTaskRun.Run(tasks, loaded.Model, textTokenizer, DataDirectory.Resolve(result.GetValue(dataDir)),
+                             windowLimit, result.GetValue(generationTasks.NumFewshot), result.GetValue(generationTasks.MaxGenTokens), timings).ToList())
+                    results[task] = scores?.DeepClone();
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
             if (result.GetValue(common.Output) is { } path)
@@ -67,6 +76,7 @@ public static class EvalCommand
                     ["config"] = new JsonObject
                     {
                         ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode?)d).ToArray()),
+                        ["tasks"] = tasks is null ? null : new JsonArray(tasks.Select(t => (JsonNode?)t).ToArray()),
                         ["seqlen"] = windowLength,
                         ["requested_seqlen"] = requestedSeqLen,
                         ["limit"] = windowLimit,

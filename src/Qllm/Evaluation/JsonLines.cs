@@ -6,7 +6,10 @@ namespace Qllm.Evaluation;
 /// <summary>Reads JSON Lines files, reporting a malformed line by file and line number.</summary>
 public static class JsonLines
 {
-    public static IEnumerable<JsonElement> Read(string path)
+    public static IEnumerable<JsonElement> Read(string path) => ReadNumbered(path).Select(r => r.Element);
+
+    /// <summary>Every object with its 1-based line number, so a field's error can name the line.</summary>
+    public static IEnumerable<(int Line, JsonElement Element)> ReadNumbered(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
         int number = 0;
@@ -18,20 +21,17 @@ public static class JsonLines
             try { element = JsonDocument.Parse(line).RootElement.Clone(); }
             catch (JsonException e) { throw new ModelFormatException(path, $"line {number}: not valid JSON ({e.Message})"); }
             if (element.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"line {number}: expected a JSON object");
-            yield return element;
+            yield return (number, element);
         }
     }
 
+    /// <summary>The string field <paramref name="field"/> of the object on line <paramref name="line"/>, or an error naming file, line and field.</summary>
+    public static string RequireString(string path, int line, JsonElement element, string field) =>
+        element.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw new ModelFormatException(path, $"line {line}: no string field '{field}'");
+
     /// <summary>The string field <paramref name="field"/> of every line.</summary>
-    public static IEnumerable<string> ReadStrings(string path, string field)
-    {
-        int number = 0;
-        foreach (var element in Read(path))
-        {
-            number++;
-            if (!element.TryGetProperty(field, out var value) || value.ValueKind != JsonValueKind.String)
-                throw new ModelFormatException(path, $"record {number}: no string field '{field}'");
-            yield return value.GetString()!;
-        }
-    }
+    public static IEnumerable<string> ReadStrings(string path, string field) =>
+        ReadNumbered(path).Select(r => RequireString(path, r.Line, r.Element, field));
 }

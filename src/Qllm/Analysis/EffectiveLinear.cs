@@ -22,6 +22,6 @@ public static class EffectiveLinear
     };
 
     /// <summary>The dynamic activation quantization in front of the layer, or null when its input stays full precision.</summary>
-    public static ActivationQuantSpec? ActivationQuantization(ILinear layer) =>
-        layer is ActivationQuantizedLinear wrapped ? wrapped.Spec : null;
+    public static IFakeQuantizer? ActivationQuantization(ILinear layer) =>
+        layer is ActivationQuantizedLinear wrapped ? wrapped.Quantizer : null;
 }

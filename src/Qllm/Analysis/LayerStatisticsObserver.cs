@@ -36,9 +36,9 @@ public sealed class LayerStatisticsObserver(ILinear fullPrecision) : ILinearHook
         }
     }
 
-    private void ObserveActivationQuantization(ReadOnlySpan<float> x, ActivationQuantSpec? spec, int rows, int columns)
+    private void ObserveActivationQuantization(ReadOnlySpan<float> x, IFakeQuantizer? quantizer, int rows, int columns)
     {
-        if (spec is null)
+        if (quantizer is null)
         {
             _activationError.Add(x, x);
             return;
@@ -48,7 +48,7 @@ public sealed class LayerStatisticsObserver(ILinear fullPrecision) : ILinearHook
         {
             var quantized = buffer.AsSpan(0, x.Length);
             x.CopyTo(quantized);
-            ActivationQuantizer.FakeQuantize(quantized, rows, columns, spec);
+            quantizer.Apply(quantized, rows, columns);
             _activationError.Add(x, quantized);
         }
         finally

@@ -4,17 +4,18 @@ using Qllm.Models.Layers;
 namespace Qllm.Quantization;
 
 /// <summary>
-/// Dynamic activation fake-quantization in front of any linear layer: the input is quantized to the
-/// grid of <see cref="ActivationQuantSpec"/> (computed afresh for each call, per tensor or per token),
-/// then passed to the wrapped layer. The caller's input is never modified.
+/// Dynamic activation fake-quantization in front of any linear layer: the input is put on the grid of
+/// <see cref="Quantizer"/> (computed afresh for each call: GPTQ-style <see cref="ActivationQuantSpec"/> grids per
+/// tensor or per token, ZeroQuant's token-wise absmax grid, …), then passed to the wrapped layer. The caller's input
+/// is never modified.
 /// </summary>
-public sealed class ActivationQuantizedLinear(ILinear inner, ActivationQuantSpec spec) : ILinear
+public sealed class ActivationQuantizedLinear(ILinear inner, IFakeQuantizer quantizer) : ILinear
 {
     public ILinear Inner { get; } = inner;
-    public ActivationQuantSpec Spec { get; } = spec;
+    public IFakeQuantizer Quantizer { get; } = quantizer;
     public int InFeatures => Inner.InFeatures;
     public int OutFeatures => Inner.OutFeatures;
-    public string Kind => $"{Inner.Kind} + {Spec.Describe()}";
+    public string Kind => $"{Inner.Kind} + {Quantizer.Describe()}";
     public long StorageBytes => Inner.StorageBytes;
     public long ParameterCount => Inner.ParameterCount;
 
@@ -26,7 +27,7 @@ public sealed class ActivationQuantizedLinear(ILinear inner, ActivationQuantSpec
         {
             var quantized = buffer.AsSpan(0, length);
             input[..length].CopyTo(quantized);
-            ActivationQuantizer.FakeQuantize(quantized, rows, InFeatures, Spec);
+            Quantizer.Apply(quantized, rows, InFeatures);
             Inner.Forward(quantized, output, rows);
         }
         finally

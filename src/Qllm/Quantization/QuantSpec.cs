@@ -28,8 +28,10 @@ public sealed record QuantSpec(int Bits, bool Symmetric, int GroupSize = -1, boo
 public enum ActivationGranularity { PerTensor, PerToken }
 
 /// <summary>Dynamic activation quantization: a fresh grid per call, per tensor or per token (row), optionally per group of columns.</summary>
-public sealed record ActivationQuantSpec(int Bits, bool Symmetric, ActivationGranularity Granularity, int GroupSize = -1)
+public sealed record ActivationQuantSpec(int Bits, bool Symmetric, ActivationGranularity Granularity, int GroupSize = -1) : IFakeQuantizer
 {
+    public void Apply(Span<float> values, int rows, int columns) => ActivationQuantizer.FakeQuantize(values, rows, columns, this);
+
     public int MaxQ => (1 << Bits) - 1;
 
     public void Validate()

@@ -15,6 +15,6 @@ public readonly record struct SlotQuantizers(IFakeQuantizer? Weight, IFakeQuanti
         Weight?.Apply(values, outFeatures, inFeatures);
         ILinear layer = new DenseLinear(values, outFeatures, inFeatures, bias is null ? null : (float[])bias.Clone(),
             (Weight is null ? "fp32" : $"fake-quant {Weight.Describe()}") + note);
-        return Input is null ? layer : new InputQuantizedLinear(layer, Input);
+        return Input is null ? layer : new ActivationQuantizedLinear(layer, Input);
     }
 }

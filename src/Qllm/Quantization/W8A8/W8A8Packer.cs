@@ -18,10 +18,10 @@ public static class W8A8Packer
         int packed = 0;
         foreach (var slot in model.BlockLinears().Append(model.Head))
         {
-            if (slot.Layer is not ActivationQuantizedLinear { Inner: DenseLinear dense } simulated || !codes.TryGetValue(slot.Name, out var weight)) continue;
+            if (slot.Layer is not ActivationQuantizedLinear { Inner: DenseLinear dense, Quantizer: ActivationQuantSpec spec } || !codes.TryGetValue(slot.Name, out var weight)) continue;
             if (weight.Rows != dense.OutFeatures || weight.Columns != dense.InFeatures || !weight.Dequantize().AsSpan().SequenceEqual(dense.Weight))
                 throw new InvalidOperationException($"{slot.Name}: the codes given do not dequantize to the layer's weights.");
-            slot.Layer = new Int8Linear(weight, dense.Bias, simulated.Spec);
+            slot.Layer = new Int8Linear(weight, dense.Bias, spec);
             packed++;
         }
         return packed;

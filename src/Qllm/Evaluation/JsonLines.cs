@@ -6,7 +6,10 @@ namespace Qllm.Evaluation;
 /// <summary>Reads JSON Lines files, reporting a malformed line by file and line number.</summary>
 public static class JsonLines
 {
-    public static IEnumerable<JsonElement> Read(string path)
+    public static IEnumerable<JsonElement> Read(string path) => ReadNumbered(path).Select(record => record.Element);
+
+    /// <summary>Every object with its 1-based line number, for errors that name the line.</summary>
+    public static IEnumerable<(int Line, JsonElement Element)> ReadNumbered(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
         int number = 0;
@@ -18,7 +21,7 @@ public static class JsonLines
             try { element = JsonDocument.Parse(line).RootElement.Clone(); }
             catch (JsonException e) { throw new ModelFormatException(path, $"line {number}: not valid JSON ({e.Message})"); }
             if (element.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"line {number}: expected a JSON object");
-            yield return element;
+            yield return (number, element);
         }
     }
 

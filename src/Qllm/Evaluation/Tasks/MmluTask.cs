@@ -80,7 +80,8 @@ public sealed class MmluTask : IEvaluationTask
         var overall = Group(Name, categories);
         return overall with
         {
-            Metrics = [.. overall.Metrics, new("acc_subject_mean", MeanMetric.Mean(results.Select(r => r.Result["acc"]).ToArray()))],
+            // Over the 57 subjects, not the 4 categories Group averaged.
+            Metrics = [.. overall.Metrics.Where(m => m.Key != "acc_subject_mean"), new("acc_subject_mean", MeanMetric.Mean(results.Select(r => r.Result["acc"]).ToArray()))],
             Seconds = clock.Elapsed.TotalSeconds,
             Subtasks = [.. categories, .. results.Select(r => r.Result)],
         };

@@ -42,9 +42,9 @@ public static class PrefixReuseBench
             var windows = documents.Select(d => d.Requests.Select(r => ScoringWindow.Of(reuse.Encode(r), reuse.MaxLength)).ToArray()).ToArray();
             double tokenizeSeconds = clock.Elapsed.TotalSeconds;
 
-            var (withReuse, reuseSeconds) = Time(reuse, windows);
-            var (fromScratch, scratchSeconds) = Time(scratch, windows);
-            var (oneByOne, singleSeconds) = Time(single, windows);
+            var (withReuse, reuseSeconds, reuseCpu) = Time(reuse, windows);
+            var (fromScratch, scratchSeconds, scratchCpu) = Time(scratch, windows);
+            var (oneByOne, singleSeconds, singleCpu) = Time(single, windows);
             double maxDifference = withReuse.Zip(fromScratch).Concat(withReuse.Zip(oneByOne)).Max(p => Math.Abs(p.First - p.Second));
             var json = new JsonObject
             {
@@ -59,6 +59,11 @@ public static class PrefixReuseBench
                 ["from_scratch_one_by_one_s"] = singleSeconds,
                 ["speedup_vs_batched"] = scratchSeconds / reuseSeconds,
                 ["speedup_vs_one_by_one"] = singleSeconds / reuseSeconds,
+                ["prefix_reuse_cpu_s"] = reuseCpu,
+                ["from_scratch_batched_cpu_s"] = scratchCpu,
+                ["from_scratch_one_by_one_cpu_s"] = singleCpu,
+                ["cpu_speedup_vs_batched"] = scratchCpu / reuseCpu,
+                ["cpu_speedup_vs_one_by_one"] = singleCpu / reuseCpu,
                 ["forwarded_tokens_prefix_reuse"] = reuse.ForwardedTokens,
                 ["forwarded_tokens_from_scratch_batched"] = scratch.ForwardedTokens,
                 ["forwarded_tokens_from_scratch_one_by_one"] = single.ForwardedTokens,
@@ -71,10 +76,14 @@ public static class PrefixReuseBench
         return command;
     }
 
-    private static (double[] LogLikelihoods, double Seconds) Time(LoglikelihoodScorer scorer, ScoringWindow[][] questions)
+    /// <summary>Wall seconds, and the process's CPU seconds, which stay meaningful on a machine shared with other work.</summary>
+    private static (double[] LogLikelihoods, double Seconds, double CpuSeconds) Time(LoglikelihoodScorer scorer, ScoringWindow[][] questions)
     {
+        var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var lls = questions.SelectMany(q => scorer.Score(q).Select(r => r.LogLikelihood)).ToArray();
-        return (lls, clock.Elapsed.TotalSeconds);
+        process.Refresh();
+        return (lls, clock.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu).TotalSeconds);
     }
 }

@@ -26,8 +26,8 @@ public sealed class ScoringWindow
 
     public static ScoringWindow Of(EncodedRequest request, int maxLength)
     {
-        if (request.Continuation.Length > maxLength)
-            throw new Common.QllmException($"a continuation of {request.Continuation.Length} tokens does not fit the model's {maxLength} positions.");
+        // lm-eval asserts len(continuation) <= max_length and stops the run; here an over-long continuation keeps
+        // the window's last max_length tokens as targets (its first tokens, which no window can hold, go unscored).
         int total = request.Context.Length + request.Continuation.Length;
         int start = Math.Max(0, total - (maxLength + 1));
         var input = new int[total - 1 - start];
@@ -36,6 +36,6 @@ public sealed class ScoringWindow
             int at = start + i;
             input[i] = at < request.Context.Length ? request.Context[at] : request.Continuation[at - request.Context.Length];
         }
-        return new ScoringWindow(input, request.Continuation);
+        return new ScoringWindow(input, request.Continuation[Math.Max(0, request.Continuation.Length - maxLength)..]);
     }
 }

@@ -83,6 +83,14 @@ public class LoglikelihoodScorerTests
     }
 
     [Fact]
+    public void AContinuationLongerThanTheWindowKeepsItsLastMaxLengthTokensAsTargets()
+    {
+        var window = ScoringWindow.Of(new EncodedRequest([5, 6], [7, 8, 9, 10, 11]), maxLength: 3);
+        Assert.Equal([8, 9, 10], window.Input);
+        Assert.Equal([9, 10, 11], window.Targets);
+    }
+
+    [Fact]
     public void TrailingContextSpaceMovesToTheContinuationAndEmptyContextsStartWithBos()
     {
         var encoder = new RequestEncoder(Tokenizer);

@@ -8,7 +8,7 @@ using Qllm.Reporting;
 
 namespace Qllm.Cli.Commands;
 
-/// <summary><c>qllm eval</c>: perplexity on WikiText-2, PTB, C4 or any text file, optionally after RTN quantization.</summary>
+/// <summary><c>qllm eval</c>: perplexity on WikiText-2, PTB, C4 or any text file, and lm-eval style tasks (--tasks), optionally after RTN quantization.</summary>
 public static class EvalCommand
 {
     public static Command Create()
@@ -20,28 +20,28 @@ public static class EvalCommand
         var limit = CommonOptions.WindowLimit();
         var analysis = new AnalysisOptions(ownCalibration: true);
         var packed = new PackedW8A8Options();
-        var generationTasks = new GenerationTaskOptions();
+        var taskOptions = new TaskOptions();
 
-        var command = new Command("eval", "Measure perplexity as GPTQ does: the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL).")
+        var command = new Command("eval", "Measure perplexity as GPTQ does (the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL)), and/or score lm-evaluation-harness tasks (--tasks).")
         {
             ppl, seqLen, dataDir, limit,
         };
         common.AddTo(command);
         analysis.AddTo(command);
         packed.AddTo(command);
-        generationTasks.AddTo(command);
+        taskOptions.AddTo(command);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
-            string[] datasets = PerplexityRun.ParseDatasets(result.GetValue(ppl)!);
+            var tasks = taskOptions.ReadTasks(result);
+            // --ppl's default (wikitext2) applies only when no --tasks are given.
+            string[] datasets = tasks.Count > 0 && result.GetResult(ppl) is null or { Implicit: true } ? [] : PerplexityRun.ParseDatasets(result.GetValue(ppl)!);
+            string? taskDataDirectory = tasks.Count > 0 ? DataDirectory.Resolve(result.GetValue(dataDir)) : null;
             int? windowLimit = CommonOptions.CheckWindowLimit(result.GetValue(limit));
             int requestedSeqLen = CommonOptions.CheckSeqLen(result.GetValue(seqLen));
             var transform = common.ReadTransform(result);
             var analysisSettings = analysis.Read(result);
             var packedSettings = packed.Read(result, transform);
-            string[]? tasks = generationTasks.ReadTasks(result);
-            // With --tasks, perplexity runs only when --ppl is given explicitly.
-            if (tasks is not null && result.GetResult(ppl) is null or { Implicit: true }) datasets = [];
 
             var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
@@ -56,15 +56,27 @@ public static class EvalCommand
             double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
             var analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
 
+            string configLabel = transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType;
             var table = PerplexityRun.NewTable();
             var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
             var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
-                transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType, table, timings);
+                configLabel, table, timings);
             if (datasets.Length > 0) Console.Write(table);
-            if (tasks is not null)
-                foreach (var (task, scores) in GenerationTaskRun.Run(tasks, loaded.Model, textTokenizer, DataDirectory.Resolve(result.GetValue(dataDir)),
-                             windowLimit, result.GetValue(generationTasks.NumFewshot), result.GetValue(generationTasks.MaxGenTokens), timings).ToList())
-                    results[task] = scores?.DeepClone();
+            if (tasks.Count > 0)
+            {
+                var taskResults = TaskRun.Run(loaded.Model, textTokenizer, tasks, taskOptions.ReadScoring(result), taskDataDirectory!,
+                    windowLimit, result.GetValue(taskOptions.NumFewshot), result.GetValue(taskOptions.MaxGenTokens));
+                TaskRun.ToJson(taskResults, results);
+                timings["tasks_s"] = taskResults.Sum(r => r.Seconds);
+                Console.Write(TaskRun.Summary(configLabel, tasks, taskResults));
+                Console.WriteLine();
+                Console.Write(TaskRun.Details(taskResults));
+                foreach (var own in taskResults.Select(r => r.Table).OfType<MarkdownTable>())
+                {
+                    Console.WriteLine();
+                    Console.Write(own);
+                }
+            }
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
             if (result.GetValue(common.Output) is { } path)
@@ -76,7 +88,9 @@ public static class EvalCommand
                     ["config"] = new JsonObject
                     {
                         ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode?)d).ToArray()),
-                        ["tasks"] = tasks is null ? null : new JsonArray(tasks.Select(t => (JsonNode?)t).ToArray()),
+                        ["tasks"] = new JsonArray(tasks.Select(t => (JsonNode?)t.Name).ToArray()),
+                        ["num_fewshot"] = result.GetValue(taskOptions.NumFewshot),
+                        ["scoring"] = System.Text.Json.JsonSerializer.SerializeToNode(taskOptions.ReadScoring(result)),
                         ["seqlen"] = windowLength,
                         ["requested_seqlen"] = requestedSeqLen,
                         ["limit"] = windowLimit,

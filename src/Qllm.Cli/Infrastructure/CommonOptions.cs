@@ -55,7 +55,7 @@ public static class CommonOptions
 
     public static Option<int?> WindowLimit() => new("--limit")
     {
-        Description = "Score at most this many windows per data set (for a quick look; the result is then partial).",
+        Description = "Score at most this many windows per data set, and the first N documents per task (lm-eval --limit; MMLU: per subject); the result is then partial.",
     };
 
     public static Option<string?> DataDirectory() => new("--data-dir")

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Qllm.Cli.Infrastructure;
+using Qllm.Evaluation;
+using Qllm.Evaluation.Harness;
+using Qllm.Evaluation.Tasks;
+
+namespace Qllm.Cli.Commands;
+
+/// <summary>
+/// <c>qllm bench hellaswag</c>: HellaSwag scored twice in one run, each question's shared prefix prefilled once
+/// (as <c>eval --tasks</c> does), and every choice from scratch, both batched like it and one request per forward
+/// pass (lm-eval's default batch size 1), with the speed-up and the largest difference in
+/// log-likelihood between the two. Tokenization is done once beforehand and timed apart.
+/// </summary>
+public static class PrefixReuseBench
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var tokenizer = CommonOptions.Tokenizer();
+        var threads = CommonOptions.Threads();
+        var dataDir = CommonOptions.DataDirectory();
+        var limit = new Option<int> ("--limit") { Description = "Questions to score (the first N of the validation set).", DefaultValueFactory = _ => 200 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Choices run together.", DefaultValueFactory = _ => 4 };
+        var command = new Command("hellaswag", "Speed of HellaSwag scoring with and without reuse of each question's shared-prefix KV cache.")
+        {
+            model, tokenizer, threads, dataDir, limit, batchSize,
+        };
+        command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
+        {
+            if (result.GetValue(limit) < 1) throw new Common.QllmException($"--limit must be at least 1, got {result.GetValue(limit)}.");
+            var (loaded, _) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
+            var documents = new HellaswagTask().LoadDocuments(DataDirectory.Resolve(result.GetValue(dataDir)), null).Take(result.GetValue(limit)).ToArray();
+
+            var reuse = new LoglikelihoodScorer(loaded.Model, loaded.RequireTokenizer(), new LoglikelihoodOptions(result.GetValue(batchSize), ReusePrefix: true));
+            var scratch = new LoglikelihoodScorer(loaded.Model, loaded.RequireTokenizer(), new LoglikelihoodOptions(result.GetValue(batchSize), ReusePrefix: false));
+            // lm-eval's default (batch_size 1): every choice its own forward pass over context + continuation.
+            var single = new LoglikelihoodScorer(loaded.Model, loaded.RequireTokenizer(), new LoglikelihoodOptions(1, ReusePrefix: false));
+            var clock = Stopwatch.StartNew();
+            var windows = documents.Select(d => d.Requests.Select(r => ScoringWindow.Of(reuse.Encode(r), reuse.MaxLength)).ToArray()).ToArray();
+            double tokenizeSeconds = clock.Elapsed.TotalSeconds;
+
+            var (withReuse, reuseSeconds, reuseCpu) = Time(reuse, windows);
+            var (fromScratch, scratchSeconds, scratchCpu) = Time(scratch, windows);
+            var (oneByOne, singleSeconds, singleCpu) = Time(single, windows);
+            double maxDifference = withReuse.Zip(fromScratch).Concat(withReuse.Zip(oneByOne)).Max(p => Math.Abs(p.First - p.Second));
+            var json = new JsonObject
+            {
+                ["bench"] = "hellaswag-prefix-reuse",
+                ["model"] = loaded.ModelPath,
+                ["questions"] = documents.Length,
+                ["requests"] = withReuse.Length,
+                ["batch_size"] = result.GetValue(batchSize),
+                ["tokenize_s"] = tokenizeSeconds,
+                ["prefix_reuse_s"] = reuseSeconds,
+                ["from_scratch_batched_s"] = scratchSeconds,
+                ["from_scratch_one_by_one_s"] = singleSeconds,
+                ["speedup_vs_batched"] = scratchSeconds / reuseSeconds,
+                ["speedup_vs_one_by_one"] = singleSeconds / reuseSeconds,
+                ["prefix_reuse_cpu_s"] = reuseCpu,
+                ["from_scratch_batched_cpu_s"] = scratchCpu,
+                ["from_scratch_one_by_one_cpu_s"] = singleCpu,
+                ["cpu_speedup_vs_batched"] = scratchCpu / reuseCpu,
+                ["cpu_speedup_vs_one_by_one"] = singleCpu / reuseCpu,
+                ["forwarded_tokens_prefix_reuse"] = reuse.ForwardedTokens,
+                ["forwarded_tokens_from_scratch_batched"] = scratch.ForwardedTokens,
+                ["forwarded_tokens_from_scratch_one_by_one"] = single.ForwardedTokens,
+                ["max_abs_loglikelihood_difference"] = maxDifference,
+                ["environment"] = ModelSession.Environment(result.GetValue(threads)),
+            };
+            Console.WriteLine(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Wall seconds, and the process's CPU seconds, which stay meaningful on a machine shared with other work.</summary>
+    private static (double[] LogLikelihoods, double Seconds, double CpuSeconds) Time(LoglikelihoodScorer scorer, ScoringWindow[][] questions)
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        var lls = questions.SelectMany(q => scorer.Score(q).Select(r => r.LogLikelihood)).ToArray();
+        process.Refresh();
+        return (lls, clock.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu).TotalSeconds);
+    }
+}

@@ -1,0 +1,46 @@
+using Qllm.Models.KvCache;
+
+namespace Qllm.Evaluation.Harness;
+
+/// <summary>
+/// Copies the first positions of one cached sequence into several sequences of another cache, through the
+/// <see cref="IKvCache"/> reads and writes only, so it works for any cache implementation (a quantized cache
+/// re-stores what it reads). This is how the choices of a question share one prefill of their common prefix.
+/// </summary>
+public sealed class KvPrefixCopy(int numKvHeads, int headDim)
+{
+    private float[] _keyRows = [], _valueRows = [], _keyScratch = [], _valueScratch = [];
+
+    /// <summary>Writes positions [0, <paramref name="length"/>) of <paramref name="source"/>'s sequence 0 into every sequence of <paramref name="target"/>.</summary>
+    public void Copy(IKvCache source, IKvCache target, int length)
+    {
+        int kvDim = numKvHeads * headDim, padded = IKvCacheLayer.PaddedLength(length);
+        Grow(ref _keyRows, length * kvDim);
+        Grow(ref _valueRows, length * kvDim);
+        Grow(ref _keyScratch, headDim * padded);
+        Grow(ref _valueScratch, headDim * padded);
+        for (int layer = 0; layer < source.NumLayers; layer++)
+        {
+            var from = source.Layer(layer);
+            for (int h = 0; h < numKvHeads; h++)
+            {
+                var keys = from.ReadKeys(0, h, length, _keyScratch, out int keyStride);
+                var values = from.ReadValues(0, h, length, _valueScratch, out int valueStride);
+                for (int j = 0; j < length; j++)
+                    for (int d = 0; d < headDim; d++)
+                    {
+                        _keyRows[j * kvDim + h * headDim + d] = keys[d * keyStride + j];
+                        _valueRows[j * kvDim + h * headDim + d] = values[j * valueStride + d];
+                    }
+            }
+            var to = target.Layer(layer);
+            for (int sequence = 0; sequence < target.BatchSize; sequence++)
+                to.Write(sequence, 0, length, _keyRows.AsSpan(0, length * kvDim), _valueRows.AsSpan(0, length * kvDim));
+        }
+    }
+
+    private static void Grow(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+    }
+}

@@ -101,14 +101,14 @@ public class TaskPromptGoldenTests
         AssertDocument(docs[1], 0, (sarah, " always got the harder cases."), (maria, " always got the harder cases."));
     }
 
-    [Fact] // super_glue/copa/utils.py: premise[:-1] + " therefore"/" because", choice[0].lower() + choice[1:]
+    [Fact] // super_glue/copa/default.yaml v1.0 + utils.py: premise[:-1] + " therefore"/" because", choices [choice1, choice2] as in super_glue
     public void Copa()
     {
         var docs = new CopaTask().LoadDocuments(Data, null);
         Assert.Equal(100, docs.Count);
-        AssertDocument(docs[0], 1, ("The man turned on the faucet therefore", " the toilet filled with water."), ("The man turned on the faucet therefore", " water flowed from the spout."));
-        AssertDocument(docs[1], 1, ("The girl found a bug in her cereal therefore", " she poured milk in the bowl."), ("The girl found a bug in her cereal therefore", " she lost her appetite."));
-        Assert.Equal("the Man", CopaTask.LowerFirst("The Man"));
+        AssertDocument(docs[0], 1, ("The man turned on the faucet therefore", " The toilet filled with water."), ("The man turned on the faucet therefore", " Water flowed from the spout."));
+        AssertDocument(docs[1], 1, ("The girl found a bug in her cereal therefore", " She poured milk in the bowl."), ("The girl found a bug in her cereal therefore", " She lost her appetite."));
+        Assert.Equal("The man", CopaTask.UpperFirst("the man"));
     }
 
     [Fact] // storycloze/storycloze_2016.yaml: four sentences joined by " ", [quiz1, quiz2], answer_right_ending - 1

@@ -29,17 +29,8 @@ public static class WeightQuantizationStep
         }
         else
         {
-            var tokenizer = loaded.RequireTokenizer();
-            var clock = Stopwatch.StartNew();
-            var set = CalibrationSet.Load(settings.Calibration, tokenizer, model.Config.MaxPositions, dataDirectory);
-            timings["calibration_data_s"] = clock.Elapsed.TotalSeconds;
-            foreach (string note in set.Notes) ConsoleOutput.Info($"note: {note}");
-            ConsoleOutput.Info($"calibration: {set.Samples} windows of {set.SeqLen} tokens from {set.Source} ({set.StreamTokens} tokens)");
-            calibrationJson["source_path"] = Path.GetFullPath(set.Source);
-            calibrationJson["windows"] = set.Samples;
-            calibrationJson["seqlen"] = set.SeqLen;
-            calibrationJson["stream_tokens"] = set.StreamTokens;
-            calibrationJson["notes"] = new JsonArray(set.Notes.Select(n => (JsonNode?)n).ToArray());
+            (var set, calibrationJson, double dataSeconds) = CalibrationWindows.Load(loaded, settings.Calibration, dataDirectory);
+            timings["calibration_data_s"] = dataSeconds;
 
             int blocks = model.Blocks.Count;
             var method = new GptqMethod(settings.Gptq, settings.Simulate,

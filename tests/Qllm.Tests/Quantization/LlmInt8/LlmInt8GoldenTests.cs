@@ -13,8 +13,7 @@ namespace Qllm.Tests.Quantization.LlmInt8;
 /// </summary>
 public class LlmInt8GoldenTests
 {
-    private static readonly JsonObject Golden =
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "oracles", "llm_int8_golden.json")))!.AsObject();
+    private static readonly JsonObject Golden = OracleGolden.Load("llm_int8_golden.json");
 
     private static int Rows => Golden["rows"]!.GetValue<int>();
     private static int Cols => Golden["cols"]!.GetValue<int>();
@@ -48,7 +47,7 @@ public class LlmInt8GoldenTests
     {
         var golden = Golden["cases"]![index]!;
         var layer = new LlmInt8Linear(Dense(), golden["threshold"]!.GetValue<float>());
-        ModelAssert.Close(golden["output"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray(), Run(layer, Input()), 1e-5);
+        ModelAssert.Close(OracleGolden.Floats(golden["output"]), Run(layer, Input()), 1e-5);
         Assert.Equal((1L, (long)golden["outlier_columns"]!.GetValue<int>()), layer.Statistics);
     }
 

@@ -13,12 +13,9 @@ namespace Qllm.Tests.Quantization.SmoothQuant;
 /// </summary>
 public class SmoothQuantGoldenTests
 {
-    private static readonly JsonObject Golden =
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "oracles", "smoothquant_golden.json")))!.AsObject();
+    private static readonly JsonObject Golden = OracleGolden.Load("smoothquant_golden.json");
 
     private static int Channels => Golden["channels"]!.GetValue<int>();
-
-    private static float[] Floats(JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
 
     private static DenseLinear Layer(string key)
     {
@@ -45,8 +42,8 @@ public class SmoothQuantGoldenTests
     public void ScalesMatchTheReferenceFormula(int index)
     {
         var golden = Golden["cases"]![index]!;
-        float[] scales = SmoothingScales.Compute(Floats(Golden["activation_max"]), [Layer("q"), Layer("k")], golden["alpha"]!.GetValue<double>());
-        ModelAssert.Close(Floats(golden["scales"]), scales, 1e-6);
+        float[] scales = SmoothingScales.Compute(OracleGolden.Floats(Golden["activation_max"]), [Layer("q"), Layer("k")], golden["alpha"]!.GetValue<double>());
+        ModelAssert.Close(OracleGolden.Floats(golden["scales"]), scales, 1e-6);
         Assert.Equal(SmoothingScales.MinValue, scales[0]); // the dead channel's scale is clamped
     }
 
@@ -59,14 +56,14 @@ public class SmoothQuantGoldenTests
         var k = new LinearSlot("k", Layer("k"));
         var group = new NormFedGroup(Norm(), [q, k]);
         var original = (DenseLinear)q.Layer;
-        SmoothingFold.Apply(group, Floats(golden["scales"]));
+        SmoothingFold.Apply(group, OracleGolden.Floats(golden["scales"]));
 
         for (int j = 0; j < Channels; j++)
         {
             Assert.Equal(golden["norm_weight"]![j]!.GetValue<float>(), group.Norm.Weight[j], 1e-6f * Math.Max(1, Math.Abs(group.Norm.Weight[j])));
             Assert.Equal(golden["norm_bias"]![j]!.GetValue<float>(), group.Norm.Bias![j], 1e-6f * Math.Max(1, Math.Abs(group.Norm.Bias[j])));
         }
-        ModelAssert.Close(Floats(golden["q_weight"]), ((DenseLinear)q.Layer).Weight, 1e-6);
+        ModelAssert.Close(OracleGolden.Floats(golden["q_weight"]), ((DenseLinear)q.Layer).Weight, 1e-6);
         Assert.NotSame(original, q.Layer);
         Assert.Equal(Layer("q").Weight, original.Weight); // the old layer is left as it was, for a sweep to restore
     }

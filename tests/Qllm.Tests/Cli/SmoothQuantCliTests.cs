@@ -30,6 +30,23 @@ public class SmoothQuantCliTests
     }
 
     [Fact]
+    public void RunSmoothsBeforeQuantizingTheWeightsAndActivations()
+    {
+        using var folder = new TempFolder();
+        string json = folder.File("run.json");
+        var result = CliProcess.Run("run", "--model", SharedModels.Stories260KFolder, "--method", "rtn", "--wbits", "8", "--abits", "8",
+            "--smooth", "--smooth-nsamples", "2", "--smooth-seqlen", "64", "--ppl", "wikitext2", "--seqlen", "128", "--limit", "1",
+            "--data-dir", SharedData.Path("data"), "--output", json);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Contains("smooth α=0.50", result.StdOut);
+        var document = JsonNode.Parse(File.ReadAllText(json))!;
+        Assert.Equal(8, document["config"]!["activations"]!["abits"]!.GetValue<int>());
+        Assert.Equal(0.5, document["config"]!["smoothquant"]!["alphas"]![0]!.GetValue<double>());
+        Assert.Equal(2, document["calibration"]!["smoothquant"]!["windows"]!.GetValue<int>());
+        Assert.Equal(35, document["layers"]!.AsArray().Count);
+    }
+
+    [Fact]
     public void LlmInt8ReportsItsOutlierColumns()
     {
         using var folder = new TempFolder();

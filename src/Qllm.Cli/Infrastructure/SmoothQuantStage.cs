@@ -29,6 +29,7 @@ public static class SmoothQuantStage
         timings["smooth_calibration_data_s"] = dataSeconds;
         timings["smooth_calibration_s"] = clock.Elapsed.TotalSeconds;
         calibrationReport["smoothquant"] = setJson;
+        calibrationReport["smoothquant_activation_maxima"] = MaximaJson(model, maxima);
 
         var snapshot = new SmoothingSnapshot(model);
         var sweep = new JsonArray();
@@ -44,6 +45,30 @@ public static class SmoothQuantStage
         if (!settings.IsSweep) return results;
         Console.Write(SweepTable(sweep));
         return sweep;
+    }
+
+    /// <summary>
+    /// How outlying each smoothed input is: its largest channel maximum against the median channel's. LLMs past 6.7B
+    /// show ratios in the tens to hundreds (Xiao et al. 2022, Fig. 4); near 1–3 there is little for smoothing to move.
+    /// </summary>
+    private static JsonArray MaximaJson(Qllm.Models.CausalLanguageModel model, ActivationMaxima maxima)
+    {
+        var groups = ActivationMaxima.NormFedGroups(model);
+        var rows = new JsonArray();
+        for (int b = 0; b < groups.Count; b++)
+            for (int g = 0; g < groups[b].Count; g++)
+            {
+                float[] sorted = maxima.PerBlock[b][g].Order().ToArray();
+                float median = sorted[sorted.Length / 2], max = sorted[^1];
+                rows.Add(new JsonObject
+                {
+                    ["input_of"] = string.Join(",", groups[b][g].Linears.Select(s => s.Name)),
+                    ["max"] = max,
+                    ["median"] = median,
+                    ["max_over_median"] = median > 0 ? max / median : null,
+                });
+            }
+        return rows;
     }
 
     /// <summary>The label of a configuration smoothed with α.</summary>

@@ -27,6 +27,9 @@ public class SmoothQuantCliTests
         Assert.All(sweep, e => Assert.True(e!["results"]!["wikitext2"]!["ppl"]!.GetValue<double>() > 1));
         Assert.Equal(2, document["config"]!["smoothquant"]!["calibration"]!["nsamples"]!.GetValue<int>());
         Assert.Equal(64, document["calibration"]!["smoothquant"]!["seqlen"]!.GetValue<int>());
+        var maxima = document["calibration"]!["smoothquant_activation_maxima"]!.AsArray();
+        Assert.Equal(10, maxima.Count); // 5 blocks × (q/k/v, gate/up)
+        Assert.All(maxima, m => Assert.True(m!["max_over_median"]!.GetValue<double>() >= 1));
     }
 
     [Fact]

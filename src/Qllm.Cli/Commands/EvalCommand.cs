@@ -21,6 +21,8 @@ public static class EvalCommand
         var analysis = new AnalysisOptions(ownCalibration: true);
         var packed = new PackedW8A8Options();
         var taskOptions = new TaskOptions();
+        var smooth = new SmoothQuantOptions();
+        var int8 = new LlmInt8Options();
 
         var command = new Command("eval", "Measure perplexity as GPTQ does (the corpus tokenized once, cut into non-overlapping --seqlen windows, ppl = exp(mean NLL)), and/or score lm-evaluation-harness tasks (--tasks).")
         {
@@ -30,6 +32,7 @@ public static class EvalCommand
         analysis.AddTo(command);
         packed.AddTo(command);
         taskOptions.AddTo(command);
+        foreach (var option in smooth.All.Concat(int8.All)) command.Options.Add(option);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -42,6 +45,10 @@ public static class EvalCommand
             var transform = common.ReadTransform(result);
             var analysisSettings = analysis.Read(result);
             var packedSettings = packed.Read(result, transform);
+            var smoothing = smooth.Read(result);
+            var int8Settings = int8.Read(result, transform.Quantization.Activations != null);
+            if (int8Settings.Enabled && transform.WeightDType != "f32")
+                throw new QllmException("--weight-dtype bf16 cannot be combined with --llm-int8 (its weights are int8 codes).");
 
             var (loaded, loadSeconds) = common.Load(result);
             var textTokenizer = loaded.RequireTokenizer();
@@ -49,33 +56,43 @@ public static class EvalCommand
             if (windowLength < requestedSeqLen && datasets.Length > 0)
                 ConsoleOutput.Info($"--seqlen {requestedSeqLen} capped at the model's {windowLength} positions");
 
-            var quantizeClock = Stopwatch.StartNew();
-            var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
-            if (packedSettings != null) PackedW8A8Options.Apply(loaded.Model, packedSettings);
-            else transform.Apply(loaded.Model);
-            double quantizeSeconds = quantizeClock.Elapsed.TotalSeconds;
-            var analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
-
-            string configLabel = transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType;
             var table = PerplexityRun.NewTable();
-            var timings = new JsonObject { ["load_s"] = loadSeconds, ["quantize_s"] = quantizeSeconds };
-            var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
-                configLabel, table, timings);
-            if (datasets.Length > 0) Console.Write(table);
-            if (tasks.Count > 0)
+            var timings = new JsonObject { ["load_s"] = loadSeconds };
+            var calibration = new JsonObject();
+            JsonObject? analysisJson = null;
+            string label = transform.WeightDType == "f32" ? transform.Quantization.Describe() + (packedSettings != null ? " int8" : "") : transform.WeightDType;
+            if (int8Settings.Enabled) label = transform.Quantization.Any ? $"{label} {int8Settings.Describe()}" : int8Settings.Describe();
+            var taskTables = new List<MarkdownTable>();
+            var results = SmoothQuantStage.Run(loaded, smoothing, result.GetValue(dataDir), timings, calibration, alpha =>
             {
-                var taskResults = TaskRun.Run(loaded.Model, textTokenizer, tasks, taskOptions.ReadScoring(result), taskDataDirectory!,
-                    windowLimit, result.GetValue(taskOptions.NumFewshot), result.GetValue(taskOptions.MaxGenTokens));
-                TaskRun.ToJson(taskResults, results);
-                timings["tasks_s"] = taskResults.Sum(r => r.Seconds);
-                Console.Write(TaskRun.Summary(configLabel, tasks, taskResults));
-                Console.WriteLine();
-                Console.Write(TaskRun.Details(taskResults));
-                foreach (var own in taskResults.Select(r => r.Table).OfType<MarkdownTable>())
+                var quantizeClock = Stopwatch.StartNew();
+                // The analysis compares with the layers as they are just before quantizing (smoothed, when --smooth is on).
+                var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
+                if (packedSettings != null) PackedW8A8Options.Apply(loaded.Model, packedSettings);
+                else transform.Apply(loaded.Model);
+                int8Settings.Apply(loaded.Model);
+                timings["quantize_s"] = quantizeClock.Elapsed.TotalSeconds;
+                analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
+                string configLabel = SmoothQuantStage.Label(label, alpha);
+                var scores = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit, result.GetValue(dataDir),
+                    configLabel, table, timings);
+                if (tasks.Count > 0)
                 {
-                    Console.WriteLine();
-                    Console.Write(own);
+                    var taskResults = TaskRun.Run(loaded.Model, textTokenizer, tasks, taskOptions.ReadScoring(result), taskDataDirectory!,
+                        windowLimit, result.GetValue(taskOptions.NumFewshot), result.GetValue(taskOptions.MaxGenTokens));
+                    TaskRun.ToJson(taskResults, scores);
+                    timings["tasks_s"] = taskResults.Sum(r => r.Seconds);
+                    taskTables.Add(TaskRun.Summary(configLabel, tasks, taskResults));
+                    taskTables.Add(TaskRun.Details(taskResults));
+                    taskTables.AddRange(taskResults.Select(r => r.Table).OfType<MarkdownTable>());
                 }
+                return scores;
+            });
+            if (datasets.Length > 0) Console.Write(table);
+            foreach (var taskTable in taskTables)
+            {
+                Console.WriteLine();
+                Console.Write(taskTable);
             }
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
@@ -97,7 +114,10 @@ public static class EvalCommand
                         ["data_dir"] = result.GetValue(dataDir),
                         ["quantization"] = transform.ToJson(),
                         ["packed"] = packedSettings != null,
+                        ["smoothquant"] = smoothing.ToJson(),
+                        ["llm_int8"] = int8Settings.ToJson(loaded.Model),
                     },
+                    ["calibration"] = calibration,
                     ["timings"] = timings,
                     ["analysis"] = analysisJson,
                     ["results"] = results,

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Qllm.Cli.Infrastructure;
 using Qllm.Common;
 using Qllm.Formats.Gptq;
+using Qllm.Quantization;
 using Qllm.Reporting;
 
 namespace Qllm.Cli.Commands;
@@ -27,6 +28,9 @@ public static class RunCommand
         var seqLen = CommonOptions.SeqLen();
         var limit = CommonOptions.WindowLimit();
         var dataDir = CommonOptions.DataDirectory();
+        var activations = new ActivationOptions();
+        var smooth = new SmoothQuantOptions();
+        var int8 = new LlmInt8Options();
         var save = new Option<string?>("--save") { Description = "Also write the quantized checkpoint to this folder (GPTQ/AutoGPTQ layout)." };
 
         var command = new Command("run",
@@ -38,6 +42,7 @@ public static class RunCommand
         method.AddTo(command);
         analysis.AddTo(command);
         zeroQuant.AddTo(command);
+        foreach (var option in activations.All.Concat(smooth.All).Concat(int8.All)) command.Options.Add(option);
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             var total = Stopwatch.StartNew();
@@ -49,31 +54,45 @@ public static class RunCommand
             string? saveFolder = result.GetValue(save);
             var zeroQuantSettings = zeroQuant.Read(result, settings, saveFolder);
             if (saveFolder != null) QuantizeCommand.CheckSaveTarget(saveFolder, settings);
+            var activationSpec = activations.Read(result);
+            var smoothing = smooth.Read(result);
+            var int8Settings = int8.Read(result, activationSpec != null);
+            if (int8Settings.Enabled && !settings.Simulate) throw new QllmException("--llm-int8 needs --simulate (it re-quantizes fp32 weight values to int8).");
+            if (smoothing.IsSweep && saveFolder != null) throw new QllmException("--save cannot be combined with --smooth-alpha-sweep (which checkpoint?).");
 
             var (loaded, loadSeconds) = ModelSession.Load(result.GetValue(model)!, result.GetValue(tokenizer), result.GetValue(threads));
             ModelSession.RequireFullPrecision(loaded);
             var textTokenizer = loaded.RequireTokenizer();
             int windowLength = Math.Min(requestedSeqLen, loaded.Model.Config.MaxPositions);
 
-            var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
-            var outcome = zeroQuantSettings is null
-                ? WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir))
-                : ZeroQuantStep.Run(loaded, settings, zeroQuantSettings, result.GetValue(dataDir));
-            string label = zeroQuantSettings?.Describe() ?? settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)");
-            ConsoleOutput.Info($"quantized with {zeroQuantSettings?.Describe() ?? settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
-            if (saveFolder != null)
-            {
-                GptqCheckpointWriter.Write(saveFolder, loaded.Model, outcome.Result.Weights, QuantizeCommand.CheckpointInfo(settings), loaded.TokenizerPath);
-                ConsoleOutput.Info($"saved to {Path.GetFullPath(saveFolder)}");
-            }
-
-            var analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
-
             var table = PerplexityRun.NewTable();
-            var timings = outcome.Timings;
-            timings["load_s"] = loadSeconds;
-            var results = PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
-                result.GetValue(dataDir), label, table, timings);
+            var timings = new JsonObject { ["load_s"] = loadSeconds };
+            var calibration = new JsonObject();
+            WeightQuantizationStep.Outcome? outcome = null;
+            JsonObject? analysisJson = null;
+            string label = (zeroQuantSettings?.Describe() ?? settings.Describe() + (settings.Simulate ? " (simulated)" : " (packed)")) +
+                (activationSpec is null ? "" : " A:" + activationSpec.Describe()) + (int8Settings.Enabled ? " " + int8Settings.Describe() : "");
+            var results = SmoothQuantStage.Run(loaded, smoothing, result.GetValue(dataDir), timings, calibration, alpha =>
+            {
+                // The analysis compares with the layers as they are just before quantizing (smoothed, when --smooth is on).
+                var fullPrecision = AnalysisStep.Capture(analysisSettings, loaded);
+                outcome = zeroQuantSettings is null
+                    ? WeightQuantizationStep.Run(loaded, settings, result.GetValue(dataDir))
+                    : ZeroQuantStep.Run(loaded, settings, zeroQuantSettings, result.GetValue(dataDir));
+                ConsoleOutput.Info($"quantized with {zeroQuantSettings?.Describe() ?? settings.Describe()} in {outcome.Timings["quantize_total_s"]!.GetValue<double>():F1} s");
+                if (saveFolder != null)
+                {
+                    GptqCheckpointWriter.Write(saveFolder, loaded.Model, outcome.Result.Weights, QuantizeCommand.CheckpointInfo(settings), loaded.TokenizerPath);
+                    ConsoleOutput.Info($"saved to {Path.GetFullPath(saveFolder)}");
+                }
+                if (activationSpec != null) RtnMethod.Apply(loaded.Model, null, activationSpec);
+                int8Settings.Apply(loaded.Model);
+                analysisJson = AnalysisStep.Run(analysisSettings, loaded, fullPrecision, result.GetValue(dataDir));
+                foreach (var (key, value) in outcome.Timings) timings[key] = value?.DeepClone();
+                return PerplexityRun.Score(loaded.Model, textTokenizer, datasets, windowLength, windowLimit,
+                    result.GetValue(dataDir), SmoothQuantStage.Label(label, alpha), table, timings);
+            });
+            foreach (var (key, value) in outcome!.Calibration) calibration[key] = value?.DeepClone();
             Console.Write(table);
             timings["total_s"] = total.Elapsed.TotalSeconds;
 
@@ -87,12 +106,15 @@ public static class RunCommand
                     {
                         ["quantization"] = settings.ToJson(),
                         ["zeroquant"] = zeroQuantSettings?.ToJson(),
+                        ["activations"] = ActivationOptions.ToJson(activationSpec),
+                        ["smoothquant"] = smoothing.ToJson(),
+                        ["llm_int8"] = int8Settings.ToJson(loaded.Model),
                         ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode?)d).ToArray()),
                         ["seqlen"] = windowLength,
                         ["limit"] = windowLimit,
                         ["saved_to"] = saveFolder is null ? null : Path.GetFullPath(saveFolder),
                     },
-                    ["calibration"] = outcome.Calibration,
+                    ["calibration"] = calibration,
                     ["timings"] = timings,
                     ["layers"] = WeightQuantizationStep.LayersJson(outcome.Result),
                     ["analysis"] = analysisJson,

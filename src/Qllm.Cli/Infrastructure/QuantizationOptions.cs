@@ -13,19 +13,12 @@ public sealed class QuantizationOptions
     public Option<int> WGroup { get; } = new("--wgroup") { Description = "Weight group size in input columns (-1 = one scale per output channel).", DefaultValueFactory = _ => -1 };
     public Option<bool> WSym { get; } = new("--wsym") { Description = "Symmetric weight grid (zero point in the middle); default asymmetric min/max." };
     public Option<bool> WClip { get; } = new("--wclip") { Description = "Search a clipping ratio per group that minimises the |w - q|^2.4 error (GPTQ's mse option)." };
-    public Option<int> ABits { get; } = new("--abits") { Description = "Activation bits for the inputs of every decoder-block linear layer (2-8; 16 = off).", DefaultValueFactory = _ => 16 };
-    public Option<int> AGroup { get; } = new("--agroup") { Description = "Activation group size in columns (-1 = whole token or tensor).", DefaultValueFactory = _ => -1 };
-    public Option<bool> ASym { get; } = new("--act-sym") { Description = "Symmetric activation grid (zero point in the middle); default asymmetric min/max." };
-    public Option<string> AGranularity { get; } = new("--agranularity")
-    {
-        Description = "Activation scale granularity: per-token (one grid per token) or per-tensor.",
-        DefaultValueFactory = _ => "per-token",
-    };
+    public ActivationOptions Activations { get; } = new();
     public Option<bool> QuantizeHead { get; } = new("--quantize-head") { Description = "Also quantize the LM head (kept in full precision by default)." };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { WBits, WGroup, WSym, WClip, ABits, AGroup, ASym, AGranularity, QuantizeHead })
+        foreach (Option option in new Option[] { WBits, WGroup, WSym, WClip }.Concat(Activations.All).Append(QuantizeHead))
             command.Options.Add(option);
     }
 
@@ -65,20 +58,7 @@ public sealed class QuantizationOptions
             weights = new QuantSpec(wbits, result.GetValue(WSym), result.GetValue(WGroup), result.GetValue(WClip));
             weights.Validate();
         }
-        // Checked even when activations stay in full precision, so a typo is never silently ignored.
-        var granularity = result.GetValue(AGranularity) switch
-        {
-            "per-token" => ActivationGranularity.PerToken,
-            "per-tensor" => ActivationGranularity.PerTensor,
-            var other => throw new QllmException($"--agranularity: '{other}' is not one of per-token, per-tensor."),
-        };
-        ActivationQuantSpec? activations = null;
-        int abits = result.GetValue(ABits);
-        if (!QuantSpec.IsOff(abits))
-        {
-            activations = new ActivationQuantSpec(abits, result.GetValue(ASym), granularity, result.GetValue(AGroup));
-            activations.Validate();
-        }
+        var activations = Activations.Read(result);
         return new Settings(weights, activations, result.GetValue(QuantizeHead));
     }
 }

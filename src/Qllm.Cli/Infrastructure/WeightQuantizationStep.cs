@@ -29,7 +29,9 @@ public static class WeightQuantizationStep
         }
         else
         {
-            var set = LoadCalibration(loaded, settings.Calibration, dataDirectory, timings, calibrationJson);
+            (var set, calibrationJson, double dataSeconds) = CalibrationWindows.Load(loaded, settings.Calibration, dataDirectory);
+            timings["calibration_data_s"] = dataSeconds;
+
             int blocks = model.Blocks.Count;
             var method = new GptqMethod(settings.Gptq, settings.Simulate,
                 layer => ConsoleOutput.Info($"  {layer.Name}: loss {layer.Loss:G5}{(layer.DampRetries > 0 ? $" (damping raised {layer.DampRetries}× to {layer.Damp:G3})" : "")}, {layer.Seconds:F2} s"));
@@ -51,22 +53,6 @@ public static class WeightQuantizationStep
             table.AddRow(layer.Name, $"{layer.Rows}×{layer.Columns}", layer.Loss.ToString("G5"),
                 settings.Method == "gptq" ? layer.Damp.ToString("G3") + (layer.DampRetries > 0 ? $" ({layer.DampRetries} retries)" : "") : "-", layer.Seconds.ToString("F2"));
         return new Outcome(result, timings, calibrationJson, table);
-    }
-
-    /// <summary>Loads the calibration windows, prints where they come from, and records the time and the set's description.</summary>
-    public static CalibrationSet LoadCalibration(LoadedModel loaded, CalibrationOptions options, string? dataDirectory, JsonObject timings, JsonObject calibrationJson)
-    {
-        var clock = Stopwatch.StartNew();
-        var set = CalibrationSet.Load(options, loaded.RequireTokenizer(), loaded.Model.Config.MaxPositions, dataDirectory);
-        timings["calibration_data_s"] = clock.Elapsed.TotalSeconds;
-        foreach (string note in set.Notes) ConsoleOutput.Info($"note: {note}");
-        ConsoleOutput.Info($"calibration: {set.Samples} windows of {set.SeqLen} tokens from {set.Source} ({set.StreamTokens} tokens)");
-        calibrationJson["source_path"] = Path.GetFullPath(set.Source);
-        calibrationJson["windows"] = set.Samples;
-        calibrationJson["seqlen"] = set.SeqLen;
-        calibrationJson["stream_tokens"] = set.StreamTokens;
-        calibrationJson["notes"] = new JsonArray(set.Notes.Select(n => (JsonNode?)n).ToArray());
-        return set;
     }
 
     public static JsonArray LayersJson(WeightOnlyResult result) => new(result.Layers.Select(l => (JsonNode?)new JsonObject

@@ -20,7 +20,7 @@ public static class ZeroQuantStep
         var model = loaded.Model;
         var total = Stopwatch.StartNew();
         var timings = new JsonObject();
-        var calibrationJson = new JsonObject();
+        JsonObject calibrationJson = new();
         var table = new MarkdownTable("block", "step", "batch MSE");
         if (settings.Lkd is not { } lkdOptions)
         {
@@ -28,7 +28,8 @@ public static class ZeroQuantStep
         }
         else
         {
-            var set = WeightQuantizationStep.LoadCalibration(loaded, method.Calibration, dataDirectory, timings, calibrationJson);
+            (var set, calibrationJson, double dataSeconds) = CalibrationWindows.Load(loaded, method.Calibration, dataDirectory);
+            timings["calibration_data_s"] = dataSeconds;
             int blocks = model.Blocks.Count, steps = lkdOptions.Steps;
             var lkd = new LayerwiseDistillation(settings.Scheme, lkdOptions, blocks, (block, step, loss) =>
             {

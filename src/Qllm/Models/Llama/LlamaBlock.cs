@@ -10,7 +10,7 @@ namespace Qllm.Models.Llama;
 ///   h ← h + down_proj(silu(gate_proj(n)) ⊙ up_proj(n)),                      n = RMSNorm(h)
 /// Mistral and Qwen2 (q/k/v biases) are the same block with different options.
 /// </summary>
-public sealed class LlamaBlock : IDecoderBlock
+public sealed class LlamaBlock : IDecoderBlock, INormFedBlock
 {
     private readonly ModelConfig _config;
     private readonly RotaryEmbedding _rope;
@@ -30,6 +30,7 @@ public sealed class LlamaBlock : IDecoderBlock
     public LinearSlot DownProj { get; }
     public IReadOnlyList<LinearSlot> Linears { get; }
     public IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
+    public IReadOnlyList<NormFedGroup> NormFedGroups { get; }
     private readonly LinearGroup _qkv;
     private readonly LinearGroup _gateUp;
 
@@ -50,6 +51,7 @@ public sealed class LlamaBlock : IDecoderBlock
         DownProj = new LinearSlot(prefix + "mlp.down_proj", weights.Down);
         Linears = [QProj, KProj, VProj, OProj, GateProj, UpProj, DownProj];
         SequentialGroups = [[QProj, KProj, VProj], [OProj], [GateProj, UpProj], [DownProj]];
+        NormFedGroups = [new NormFedGroup(InputNorm, [QProj, KProj, VProj]), new NormFedGroup(PostAttentionNorm, [GateProj, UpProj])];
         _qkv = new LinearGroup(QProj, KProj, VProj);
         _gateUp = new LinearGroup(GateProj, UpProj);
     }

@@ -10,7 +10,7 @@ namespace Qllm.Models.Opt;
 /// Post-LN (opt-350m, do_layer_norm_before = false): the same sub-layers, each LayerNorm applied
 /// after its residual add. q/k/v/out and fc1/fc2 all carry biases; scores are scaled by head_dim^−½.
 /// </summary>
-public sealed class OptBlock : IDecoderBlock
+public sealed class OptBlock : IDecoderBlock, INormFedBlock
 {
     private readonly ModelConfig _config;
 
@@ -26,6 +26,7 @@ public sealed class OptBlock : IDecoderBlock
     public LinearSlot Fc2 { get; }
     public IReadOnlyList<LinearSlot> Linears { get; }
     public IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
+    public IReadOnlyList<NormFedGroup> NormFedGroups { get; }
 
     public OptBlock(int index, ModelConfig config, OptBlockWeights weights)
     {
@@ -42,6 +43,10 @@ public sealed class OptBlock : IDecoderBlock
         Fc2 = new LinearSlot(prefix + "fc2", weights.Fc2);
         Linears = [QProj, KProj, VProj, OutProj, Fc1, Fc2];
         SequentialGroups = [[QProj, KProj, VProj], [OutProj], [Fc1], [Fc2]];
+        // Post-LN: the LayerNorm's output is also the residual stream, so nothing can be folded into it.
+        NormFedGroups = config.DoLayerNormBefore
+            ? [new NormFedGroup(SelfAttentionNorm, [QProj, KProj, VProj]), new NormFedGroup(FinalNorm, [Fc1])]
+            : [];
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

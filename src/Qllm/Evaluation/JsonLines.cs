@@ -25,13 +25,7 @@ public static class JsonLines
         }
     }
 
-    /// <summary>The string field <paramref name="field"/> of the object on line <paramref name="line"/>, or an error naming file, line and field.</summary>
-    public static string RequireString(string path, int line, JsonElement element, string field) =>
-        element.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : throw new ModelFormatException(path, $"line {line}: no string field '{field}'");
-
     /// <summary>The string field <paramref name="field"/> of every line.</summary>
     public static IEnumerable<string> ReadStrings(string path, string field) =>
-        ReadNumbered(path).Select(r => RequireString(path, r.Line, r.Element, field));
+        Tasks.TaskFile.JsonLines(path).Select(record => record.String(field));
 }

@@ -1,4 +1,5 @@
 using Qllm.Common;
+using Qllm.Evaluation.Tasks;
 using Qllm.Generation;
 using Qllm.Models;
 using Qllm.Tokenizers;
@@ -48,8 +49,7 @@ public static class Gsm8kTask
     public static string TrainPath(string dataDirectory) => Path.Combine(dataDirectory, "gsm8k", "train.jsonl");
 
     public static IReadOnlyList<Gsm8kDocument> Load(string path) =>
-        [.. JsonLines.ReadNumbered(path).Select(r => new Gsm8kDocument(
-            JsonLines.RequireString(path, r.Line, r.Element, "question"), JsonLines.RequireString(path, r.Line, r.Element, "answer")))];
+        [.. TaskFile.JsonLines(path).Select(r => new Gsm8kDocument(r.String("question"), r.String("answer")))];
 
     /// <summary>doc_to_text.</summary>
     public static string DocToText(Gsm8kDocument doc) => $"Question: {doc.Question}\nAnswer:";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Qllm.Common;
+using Qllm.Evaluation.Tasks;
 using Qllm.Generation;
 using Qllm.Models;
 using Qllm.Tokenizers;
@@ -52,8 +53,7 @@ public static class NeedleTask
     }
 
     public static IReadOnlyList<Needle> LoadNeedles(string path) =>
-        [.. JsonLines.ReadNumbered(path).Select(r => new Needle(
-            JsonLines.RequireString(path, r.Line, r.Element, "input"), JsonLines.RequireString(path, r.Line, r.Element, "target")))];
+        [.. TaskFile.JsonLines(path).Select(r => new Needle(r.String("input"), r.String("target")))];
 
     /// <summary>The prompt with the first <paramref name="lines"/> lines of the 5× haystack on each side of the needle.</summary>
     public static string BuildPrompt(IReadOnlyList<string> haystackLines, Needle needle, int lines)

@@ -22,6 +22,7 @@ public sealed class LoglikelihoodScorer
     private readonly KvPrefixCopy _prefixCopy;
     private readonly Dictionary<int, IKvCache> _batchCaches = [];
     private IKvCache? _prefixCache;
+    private float[] _logits = [];
 
     public LoglikelihoodScorer(CausalLanguageModel model, ITextTokenizer tokenizer, LoglikelihoodOptions options)
     {
@@ -104,7 +105,9 @@ public sealed class LoglikelihoodScorer
         {
             var window = windows[start + i];
             int rows = window.ScoredCount, firstRow = i * seqLen + window.FirstScoredPosition - prefix;
-            var logits = new float[rows * vocab];
+            // One logits buffer for every choice: a continuation's rows × vocabulary can be megabytes.
+            if (_logits.Length < rows * vocab) _logits = new float[rows * vocab];
+            var logits = _logits.AsSpan(0, rows * vocab);
             _model.Logits(hidden.AsSpan(firstRow * width, rows * width), logits, rows);
             results[start + i] = ContinuationScore.Of(logits, vocab, window.Targets);
         }

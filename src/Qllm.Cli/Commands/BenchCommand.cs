@@ -23,6 +23,7 @@ public static class BenchCommand
         command.Subcommands.Add(ModelCommand("prefill", "Tokens per second of a forward pass over one sequence (as perplexity runs it)."));
         command.Subcommands.Add(ModelCommand("decode", "Tokens per second of one-token decode steps through the KV cache."));
         command.Subcommands.Add(BandwidthCommand());
+        command.Subcommands.Add(DecodeRatioBench.Create());
         command.Subcommands.Add(PrefixReuseBench.Create());
         return command;
     }
@@ -51,7 +52,28 @@ public static class BenchCommand
         model.Head.Layer = new Quantization.Packed.PackedLowBitLinear(WeightQuantizer.Quantize(dense.Weight, dense.OutFeatures, dense.InFeatures, spec), null);
     }
 
-    private static JsonObject Header(string what, int threads) => new()
+    /// <summary>
+    /// A random-weight model of a known shape for speed measurements: weights in <paramref name="dtype"/> (f32, bf16),
+    /// the head in <paramref name="head"/> (f32, bf16, w2..w8), and with <paramref name="wbits"/> ≠ 0 every block linear
+    /// layer packed as RTN codes (the layout and speed of GPTQ's).
+    /// </summary>
+    internal static CausalLanguageModel BuildModel(string shape, string dtype, string head, int wbits, int wgroup)
+    {
+        bool bf16 = ParseBf16(dtype);
+        int headBits = head.Length == 2 && head[0] == 'w' && char.IsDigit(head[1]) ? head[1] - '0' : 0;
+        var model = RandomModels.Create(shape, bf16: bf16, bf16Head: headBits == 0 && ParseBf16(head, "--head-dtype"));
+        if (headBits != 0) QuantizeHead(model, headBits, wgroup);
+        if (wbits != 0)
+        {
+            var spec = new QuantSpec(wbits, Symmetric: false, GroupSize: wgroup);
+            spec.Validate();
+            if (bf16) throw new QllmException("--wbits packs the fp32 weights: use it with --dtype f32 (the head keeps --head-dtype).");
+            RtnMethod.QuantizeWeights(model, spec, simulate: false);
+        }
+        return model;
+    }
+
+    internal static JsonObject Header(string what, int threads) => new()
     {
         ["bench"] = what,
         ["kernel_path"] = KernelSelector.Current.ToString(),
@@ -104,22 +126,11 @@ public static class BenchCommand
         command.SetAction(result => CliRunner.Run(result.GetValue(CommonOptions.Verbose), () =>
         {
             Compute.Threads = result.GetValue(threads);
-            bool bf16 = ParseBf16(result.GetValue(dtype)!);
             string head = result.GetValue(headDtype) ?? result.GetValue(dtype)!;
-            int headBits = head.Length == 2 && head[0] == 'w' && char.IsDigit(head[1]) ? head[1] - '0' : 0;
-            var model = RandomModels.Create(result.GetValue(shape)!, bf16: bf16, bf16Head: headBits == 0 && ParseBf16(head, "--head-dtype"));
-            if (headBits != 0) QuantizeHead(model, headBits, result.GetValue(wgroup));
+            var model = BuildModel(result.GetValue(shape)!, result.GetValue(dtype)!, head, result.GetValue(wbits), result.GetValue(wgroup));
             var json = Header(name, Compute.Threads);
             json["shape"] = result.GetValue(shape); json["dtype"] = result.GetValue(dtype); json["head_dtype"] = head;
-            if (result.GetValue(wbits) is var bits and not 0)
-            {
-                int group = result.GetValue(wgroup);
-                var spec = new QuantSpec(bits, Symmetric: false, GroupSize: group);
-                spec.Validate();
-                if (bf16) throw new QllmException("--wbits packs the fp32 weights: use it with --dtype f32 (the head keeps --head-dtype).");
-                RtnMethod.QuantizeWeights(model, spec, simulate: false);
-                json["wbits"] = bits; json["wgroup"] = group;
-            }
+            if (result.GetValue(wbits) is var bits and not 0) { json["wbits"] = bits; json["wgroup"] = result.GetValue(wgroup); }
             json["parameters"] = model.ParameterCount; json["weight_bytes"] = model.WeightBytes;
             if (name == "prefill")
             {

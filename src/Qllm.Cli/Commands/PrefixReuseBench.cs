@@ -45,6 +45,15 @@ public static class PrefixReuseBench
             var (withReuse, reuseSeconds, reuseCpu) = Time(reuse, windows);
             var (fromScratch, scratchSeconds, scratchCpu) = Time(scratch, windows);
             var (oneByOne, singleSeconds, singleCpu) = Time(single, windows);
+            // The work either way in tokens, with no padding: every choice's whole window, against each question's shared
+            // prefix once plus what follows it per choice. Their ratio bounds the speed-up whenever a token costs the same
+            // in both (the linear layers, which dominate): prefix reuse saves only the repeated context.
+            long scratchTokens = windows.Sum(q => q.Sum(w => (long)w.Input.Length));
+            long reuseTokens = windows.Sum(q =>
+            {
+                int prefix = q.Length > 1 ? LoglikelihoodScorer.SharedPrefix(q) : 0;
+                return prefix + q.Sum(w => (long)w.Input.Length - prefix);
+            });
             double maxDifference = withReuse.Zip(fromScratch).Concat(withReuse.Zip(oneByOne)).Max(p => Math.Abs(p.First - p.Second));
             var json = new JsonObject
             {
@@ -67,6 +76,9 @@ public static class PrefixReuseBench
                 ["forwarded_tokens_prefix_reuse"] = reuse.ForwardedTokens,
                 ["forwarded_tokens_from_scratch_batched"] = scratch.ForwardedTokens,
                 ["forwarded_tokens_from_scratch_one_by_one"] = single.ForwardedTokens,
+                ["unpadded_tokens_from_scratch"] = scratchTokens,
+                ["unpadded_tokens_prefix_reuse"] = reuseTokens,
+                ["speedup_bound_same_cost_per_token"] = (double)scratchTokens / reuseTokens,
                 ["max_abs_loglikelihood_difference"] = maxDifference,
                 ["environment"] = ModelSession.Environment(result.GetValue(threads)),
             };

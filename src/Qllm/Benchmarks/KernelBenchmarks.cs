@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using Qllm.Models;
+using Qllm.Models.KvCache;
 using Qllm.Tensors;
 
 namespace Qllm.Benchmarks;
@@ -64,23 +65,69 @@ public static class KernelBenchmarks
     /// <summary>Tokens per second of one-token decode steps through the KV cache, after a one-token prompt.</summary>
     public static (double TokensPerSecond, double Seconds) Decode(CausalLanguageModel model, int tokens)
     {
-        var logits = new float[model.Config.VocabSize];
-        void Run(int count)
-        {
-            var cache = model.CreateKvCache(1, count + 1);
-            int token = 1;
-            for (int i = 0; i < count; i++)
-            {
-                float[] hidden = model.ForwardHidden([token], 1, 1, cache);
-                model.Logits(hidden, logits, 1);
-                token = 3 + i % (model.Config.VocabSize - 3);
-            }
-        }
-        Run(Math.Min(tokens, 16)); // warm-up
+        var session = new DecodeSession(model, tokens);
+        session.Run(Math.Min(tokens, 16)); // warm-up
+        session.Restart();
         var clock = Stopwatch.StartNew();
-        Run(tokens);
+        session.Run(tokens);
         double seconds = clock.Elapsed.TotalSeconds;
         return (tokens / seconds, seconds);
+    }
+
+    /// <summary>
+    /// Decode speed of several models measured against each other on a shared, noisy host: each round decodes
+    /// <paramref name="tokens"/> tokens with every model, <paramref name="segment"/> steps at a time in turn (the
+    /// first model of each turn rotating), so a burst of outside load falls on all of them alike. Returns tokens/s
+    /// [round, model]; ratios of one round compare like with like.
+    /// </summary>
+    public static double[,] DecodeInterleaved(IReadOnlyList<CausalLanguageModel> models, int tokens, int rounds, int segment = 16)
+    {
+        var sessions = models.Select(m => new DecodeSession(m, tokens)).ToArray();
+        foreach (var session in sessions) session.Run(Math.Min(tokens, 16)); // warm-up
+        var speeds = new double[rounds, models.Count];
+        for (int round = 0; round < rounds; round++)
+        {
+            var seconds = new double[models.Count];
+            foreach (var session in sessions) session.Restart();
+            for (int start = 0, turn = 0; start < tokens; start += segment, turn++)
+            {
+                int steps = Math.Min(segment, tokens - start);
+                for (int j = 0; j < models.Count; j++)
+                {
+                    int i = (turn + j) % models.Count;
+                    var clock = Stopwatch.StartNew();
+                    sessions[i].Run(steps);
+                    seconds[i] += clock.Elapsed.TotalSeconds;
+                }
+            }
+            for (int i = 0; i < models.Count; i++) speeds[round, i] = tokens / seconds[i];
+        }
+        return speeds;
+    }
+
+    /// <summary>A greedy-free decode loop: a fixed token sequence through the KV cache, logits computed every step.</summary>
+    private sealed class DecodeSession(CausalLanguageModel model, int capacity)
+    {
+        private readonly IKvCache _cache = model.CreateKvCache(1, capacity + 16);
+        private readonly float[] _logits = new float[model.Config.VocabSize];
+        private readonly int[] _token = [1];
+        private readonly float[] _hidden = new float[model.Config.HeadInputDim];
+
+        public void Restart()
+        {
+            _cache.Reset();
+            _token[0] = 1;
+        }
+
+        public void Run(int steps)
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                model.ForwardHidden(_token, 1, 1, _cache, _hidden);
+                model.Logits(_hidden, _logits, 1);
+                _token[0] = 3 + (_cache.Length + 1) % (model.Config.VocabSize - 3);
+            }
+        }
     }
 
     /// <summary>

@@ -34,6 +34,36 @@ public class BenchCommandTests
         Assert.DoesNotContain("   at ", result.StdErr);
     }
 
+    [Fact]
+    public void DecodeRatioReportsEveryHeadAgainstFp32RoundByRound()
+    {
+        var result = CliProcess.Run(["bench", "decode-ratio", "--shape", "llama-15m", "--tokens", "6", "--rounds", "2", "--segment", "4",
+            "--wbits", "4", "--wgroup", "32", "--head-dtypes", "bf16,w4"]);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var configurations = JsonDocument.Parse(result.StdOut).RootElement.GetProperty("configurations").EnumerateArray().ToArray();
+        Assert.Equal(["fp32", "w4 blocks, bf16 head", "w4 blocks, w4 head"], configurations.Select(c => c.GetProperty("name").GetString()));
+        // fp32 is the anchor of every round; each configuration has one speed and one ratio per round.
+        Assert.All(configurations[0].GetProperty("ratio_to_fp32").EnumerateArray(), r => Assert.Equal(1.0, r.GetDouble()));
+        foreach (var c in configurations)
+        {
+            Assert.Equal(2, c.GetProperty("tokens_per_s").GetArrayLength());
+            Assert.All(c.GetProperty("tokens_per_s").EnumerateArray(), v => Assert.True(v.GetDouble() > 0));
+        }
+        Assert.True(configurations[2].GetProperty("bytes_per_token").GetInt64() < configurations[1].GetProperty("bytes_per_token").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--rounds", "0", "--rounds")]
+    [InlineData("--wbits", "9", "--wbits")]
+    [InlineData("--head-dtypes", "f16", "--head-dtype")]
+    public void DecodeRatioRejectsImpossibleOptions(string option, string value, string named)
+    {
+        var result = CliProcess.Run(["bench", "decode-ratio", "--shape", "llama-15m", "--tokens", "2", option, value]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(named, result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+
     private static JsonElement Decode(params string[] extra)
     {
         var result = CliProcess.Run(["bench", "decode", "--shape", "llama-15m", "--tokens", "4", .. extra]);

@@ -59,7 +59,7 @@ public sealed class LoglikelihoodScorer
     }
 
     /// <summary>Longest common token prefix, stopping before any window's first scored position (its output must be computed).</summary>
-    private static int SharedPrefix(IReadOnlyList<ScoringWindow> windows)
+    public static int SharedPrefix(IReadOnlyList<ScoringWindow> windows)
     {
         int limit = windows.Min(w => w.FirstScoredPosition);
         var first = windows[0].Input;

@@ -20,7 +20,7 @@ internal unsafe struct LowBitGemv : IParallelBody
     [InlineArray(MaxLayers + 1)] private struct PanelStarts { private int _first; }
 
     private Layers _layers;
-    private Pointers _inputs, _sums, _outputs;
+    private Pointers _inputs, _sums, _outputs, _slices, _sigmas;
     private PanelStarts _firstPanel;
     private int _count, _chunks;
     private long _work;
@@ -33,14 +33,19 @@ internal unsafe struct LowBitGemv : IParallelBody
         _path = path;
     }
 
-    /// <summary>Adds a layer: x its gathered input rows, sums their group sums, y its output [rows, w.Rows].</summary>
-    public void Add(LowBitPanels w, float* x, float* sums, float* y)
+    /// <summary>
+    /// Adds a layer: x its gathered input rows, sums their group sums, y its output [rows, w.Rows]; for the VNNI
+    /// 4-bit kernel (see <see cref="UsesVnni"/>) also the row's int8 slices and their σ's, else null.
+    /// </summary>
+    public void Add(LowBitPanels w, float* x, float* sums, float* y, sbyte* slices = null, float* sigmas = null)
     {
         if (_count == MaxLayers) throw new ArgumentException($"a batched low-bit GEMV takes at most {MaxLayers} layers.");
         _layers[_count] = w;
         _inputs[_count] = (nint)x;
         _sums[_count] = (nint)sums;
         _outputs[_count] = (nint)y;
+        _slices[_count] = (nint)slices;
+        _sigmas[_count] = (nint)sigmas;
         _firstPanel[_count + 1] = _firstPanel[_count] + w.Panels;
         _work += (long)_rows * w.Rows * w.Columns;
         _count++;
@@ -62,11 +67,15 @@ internal unsafe struct LowBitGemv : IParallelBody
         for (int global = first; global < last; global++)
         {
             while (global >= _firstPanel[layer + 1]) layer++;
-            Panel(_layers[layer]!, (float*)_inputs[layer], (float*)_sums[layer], (float*)_outputs[layer], global - _firstPanel[layer]);
+            Panel(_layers[layer]!, (float*)_inputs[layer], (float*)_sums[layer], (float*)_outputs[layer], (sbyte*)_slices[layer], (float*)_sigmas[layer], global - _firstPanel[layer]);
         }
     }
 
-    private void Panel(LowBitPanels w, float* x, float* sums, float* y, int panel)
+    /// <summary>Whether a layer's single-row GEMV takes <see cref="LowBit4VnniKernels"/> (4-bit codes, AVX-512 with VNNI).</summary>
+    public static bool UsesVnni(LowBitPanels w, int rows, KernelPath path) =>
+        rows == 1 && w.Bits == 4 && path == KernelPath.Avx512 && LowBit4VnniKernels.IsAvailable;
+
+    private void Panel(LowBitPanels w, float* x, float* sums, float* y, sbyte* slices, float* sigmas, int panel)
     {
         const int width = LowBitPanels.Width;
         float* output = stackalloc float[3 * width];
@@ -77,7 +86,11 @@ internal unsafe struct LowBitGemv : IParallelBody
         fixed (int* groupBlocks = w.GroupBlocks)
         {
             long vectors = (long)panel * w.Groups * width;
-            LowBitKernel.Gemv32(_path, x, w.PaddedColumns, sums, _rows, codes + (long)panel * w.Blocks * width,
+            if (slices != null)
+                LowBit4VnniKernels.Gemv32(slices, sigmas, sums, codes + (long)panel * w.Blocks * width, groupBlocks, w.Groups,
+                    scales + vectors, zeros + vectors, output);
+            else
+                LowBitKernel.Gemv32(_path, x, w.PaddedColumns, sums, _rows, codes + (long)panel * w.Blocks * width,
                 groupBlocks, w.Groups, w.Bits, scales + vectors, zeros + vectors, output);
         }
         for (int row = 0; row < _rows; row++)

@@ -84,29 +84,44 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
 
     private static float[]? Output(ReadOnlySpan<float[]> outputs, int i) => i < outputs.Length ? outputs[i] : null;
 
-    /// <summary>Gathers each layer's input rows into its column order (with group sums), then one batched GEMV.</summary>
+    /// <summary>
+    /// Gathers each layer's input rows into its column order (with group sums), and for the VNNI 4-bit kernel splits
+    /// them into int8 slices, then one batched GEMV.
+    /// </summary>
     private static unsafe void DecodeBatch(ReadOnlySpan<PackedLowBitLinear> layers, ReadOnlySpan<float> input, ReadOnlySpan<nint> outputs, int rows)
     {
-        int gatheredLength = 0, sumsLength = 0;
+        var path = KernelSelector.Current;
+        int gatheredLength = 0, sumsLength = 0, slicesLength = 0;
         foreach (var layer in layers)
         {
-            gatheredLength += rows * layer._panels.PaddedColumns;
-            sumsLength += rows * layer._panels.Groups;
+            var w = layer._panels;
+            gatheredLength += rows * w.PaddedColumns;
+            sumsLength += rows * w.Groups;
+            if (LowBitGemv.UsesVnni(w, rows, path)) slicesLength += SliceFloats(w);
         }
         // The caller's thread keeps these while the GEMV's chunks run (workers only read them): a per-thread buffer,
         // not ArrayPool, which trims idle arrays after garbage collections and would allocate mid-generation.
-        float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, gatheredLength + sumsLength);
-        var gemv = new LowBitGemv(rows, KernelSelector.Current);
+        float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, gatheredLength + sumsLength + slicesLength);
+        var gemv = new LowBitGemv(rows, path);
         fixed (float* gatheredBase = scratch)
         {
-            float* x = gatheredBase, s = gatheredBase + gatheredLength;
+            float* x = gatheredBase, s = gatheredBase + gatheredLength, sliceStore = s + sumsLength;
             for (int i = 0; i < layers.Length; i++)
             {
                 var w = layers[i]._panels;
                 int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
                 for (int r = 0; r < rows; r++)
                     LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(s + r * groups, groups));
-                gemv.Add(w, x, s, (float*)outputs[i]);
+                sbyte* slices = null;
+                float* sigmas = null;
+                if (LowBitGemv.UsesVnni(w, rows, path))
+                {
+                    sigmas = sliceStore;
+                    slices = (sbyte*)(sliceStore + 3 * groups);
+                    fixed (int* groupBlocks = w.GroupBlocks) LowBit4VnniKernels.Slice(x, groupBlocks, groups, slices, sigmas);
+                    sliceStore += SliceFloats(w);
+                }
+                gemv.Add(w, x, s, (float*)outputs[i], slices, sigmas);
                 x += rows * padded;
                 s += rows * groups;
             }
@@ -115,6 +130,9 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
         for (int i = 0; i < layers.Length; i++)
             layers[i].AddBias(new Span<float>((float*)outputs[i], rows * layers[i].OutFeatures), rows);
     }
+
+    /// <summary>Floats of scratch that one row's VNNI slices take: 3 σ's per group, then the slice bytes.</summary>
+    private static int SliceFloats(LowBitPanels w) => 3 * w.Groups + (LowBit4VnniKernels.SliceBytes(w.Blocks) + 3) / 4;
 
     private void AddBias(Span<float> output, int rows)
     {

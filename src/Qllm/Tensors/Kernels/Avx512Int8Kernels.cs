@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics.X86;
-
 namespace Qllm.Tensors.Kernels;
 
 /// <summary>
@@ -17,12 +15,11 @@ internal static unsafe class Avx512Int8Kernels
 
     /// <summary>c[r·32 + j] = Σ_k a[r, k] · b[k, j] for r &lt; rows, over k4 groups of 4 k (layouts in <see cref="Int8Kernel"/>).</summary>
     public static void Tile(byte* a, sbyte* b, int k4, int rows, int* c) =>
-        ((delegate* unmanaged<byte*, sbyte*, long, int*, void>)Tiles![rows - 1])(a, b, k4, c);
+        ((delegate* unmanaged[SuppressGCTransition]<byte*, sbyte*, long, int*, void>)Tiles![rows - 1])(a, b, k4, c);
 
     private static nint[]? Create()
     {
-        // CPUID leaf 7, sub-leaf 0: ECX bit 11 is AVX512_VNNI. Avx512BW being supported means the OS saves zmm state.
-        if (!Avx512BW.IsSupported || (X86Base.CpuId(7, 0).Ecx & (1 << 11)) == 0) return null;
+        if (!KernelSelector.HasAvx512Vnni) return null;
         var tiles = new nint[8];
         for (int rows = 1; rows <= 8; rows++)
         {

@@ -37,6 +37,14 @@ public static class KernelSelector
         }
     }
 
+    /// <summary>
+    /// AVX-512 VNNI (CPUID leaf 7, sub-leaf 0: ECX bit 11), for the kernels emitted as machine code; <c>QLLM_VNNI=0</c>
+    /// turns them off (to compare against the intrinsics kernels). Avx512BW being supported means the OS saves zmm
+    /// state. Not a <see cref="KernelPath"/>: those kernels sit inside the AVX-512 path.
+    /// </summary>
+    public static bool HasAvx512Vnni { get; } =
+        Avx512BW.IsSupported && (X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0 && Environment.GetEnvironmentVariable("QLLM_VNNI") != "0";
+
     private static KernelPath Parse(string? text) => text?.ToLowerInvariant() switch
     {
         "avx512" => KernelPath.Avx512,

@@ -11,9 +11,13 @@ namespace Qllm.Tensors.Kernels;
 /// </summary>
 internal static unsafe class SingleQueryKernels
 {
-    /// <summary>scores[j] = Σ_d q[d]·K[d, j] for j in [0, count), with K[d, j] at k[d·keyStride + j].</summary>
-    public static void Scores(KernelPath path, float* q, float* k, int keyStride, int headDim, int count, float* scores) =>
-        WeightedRows(path, q, headDim, k, keyStride, count, scores);
+    /// <summary>
+    /// scores[j] = Σ_d q[d]·K[d, j] for j in [0, count), with K[d, j] at k[d·keyStride + j]. Positions up to
+    /// <paramref name="readable"/> (≥ count) may be read and scored too (the cache's zero padding, see IKvCacheLayer):
+    /// rounding the width up to whole vectors leaves no scalar tail, which would cost one strided pass per position.
+    /// </summary>
+    public static void Scores(KernelPath path, float* q, float* k, int keyStride, int headDim, int count, int readable, float* scores) =>
+        WeightedRows(path, q, headDim, k, keyStride, Math.Min((count + 15) & ~15, Math.Max(count, readable)), scores);
 
     /// <summary>output[d] = Σ_j p[j]·V[j, d] for j in [0, count), with V[j, d] at v[j·valueStride + d].</summary>
     public static void WeightedValues(KernelPath path, float* p, float* v, int valueStride, int count, int headDim, float* output) =>

@@ -23,7 +23,8 @@ public static class BenchCommand
         command.Subcommands.Add(ModelCommand("prefill", "Tokens per second of a forward pass over one sequence (as perplexity runs it)."));
         command.Subcommands.Add(ModelCommand("decode", "Tokens per second of one-token decode steps through the KV cache."));
         command.Subcommands.Add(BandwidthCommand());
-        command.Subcommands.Add(DecodeRatioBench.Create());
+        command.Subcommands.Add(RatioBench.Decode());
+        command.Subcommands.Add(RatioBench.Prefill());
         command.Subcommands.Add(PrefixReuseBench.Create());
         return command;
     }

@@ -51,14 +51,7 @@ public static class KernelBenchmarks
     /// </summary>
     public static (double TokensPerSecond, Timing Timing) Prefill(CausalLanguageModel model, int seqLen, int repeats = 3)
     {
-        int[] tokens = Enumerable.Range(0, seqLen).Select(i => 3 + i * 7919 % (model.Config.VocabSize - 3)).ToArray();
-        var hidden = new float[(long)seqLen * model.Config.HeadInputDim];
-        var logits = new float[(long)seqLen * model.Config.VocabSize];
-        var timing = Time(() =>
-        {
-            model.ForwardHidden(tokens, 1, seqLen, null, hidden);
-            model.Logits(hidden, logits, seqLen);
-        }, repeats, minSeconds: 1);
+        var timing = Time(PrefillPass(model, seqLen), repeats, minSeconds: 1);
         return (seqLen / timing.MedianSeconds, timing);
     }
 
@@ -103,6 +96,38 @@ public static class KernelBenchmarks
             for (int i = 0; i < models.Count; i++) speeds[round, i] = tokens / seconds[i];
         }
         return speeds;
+    }
+
+    /// <summary>
+    /// Prefill speed (<see cref="Prefill"/>'s pass) of several models measured against each other: each round runs
+    /// one pass per model, the order rotating from round to round. Returns tokens/s [round, model].
+    /// </summary>
+    public static double[,] PrefillInterleaved(IReadOnlyList<CausalLanguageModel> models, int seqLen, int rounds)
+    {
+        var passes = models.Select(m => PrefillPass(m, seqLen)).ToArray();
+        foreach (var pass in passes) pass(); // warm-up
+        var speeds = new double[rounds, models.Count];
+        for (int round = 0; round < rounds; round++)
+            for (int j = 0; j < models.Count; j++)
+            {
+                int i = (round + j) % models.Count;
+                var clock = Stopwatch.StartNew();
+                passes[i]();
+                speeds[round, i] = seqLen / clock.Elapsed.TotalSeconds;
+            }
+        return speeds;
+    }
+
+    private static Action PrefillPass(CausalLanguageModel model, int seqLen)
+    {
+        int[] tokens = Enumerable.Range(0, seqLen).Select(i => 3 + i * 7919 % (model.Config.VocabSize - 3)).ToArray();
+        var hidden = new float[(long)seqLen * model.Config.HeadInputDim];
+        var logits = new float[(long)seqLen * model.Config.VocabSize];
+        return () =>
+        {
+            model.ForwardHidden(tokens, 1, seqLen, null, hidden);
+            model.Logits(hidden, logits, seqLen);
+        };
     }
 
     /// <summary>A greedy-free decode loop: a fixed token sequence through the KV cache, logits computed every step.</summary>

@@ -52,6 +52,19 @@ public class BenchCommandTests
         Assert.True(configurations[2].GetProperty("bytes_per_token").GetInt64() < configurations[1].GetProperty("bytes_per_token").GetInt64());
     }
 
+    [Fact]
+    public void PrefillRatioAnchorsEachRoundOnFp32()
+    {
+        var result = CliProcess.Run(["bench", "prefill-ratio", "--shape", "llama-15m", "--seqlen", "16", "--rounds", "3", "--wbits", "3", "--wgroup", "32"]);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var root = JsonDocument.Parse(result.StdOut).RootElement;
+        Assert.Equal(16, root.GetProperty("seqlen").GetInt32());
+        var configurations = root.GetProperty("configurations").EnumerateArray().ToArray();
+        Assert.Equal(["fp32", "w3 blocks, f32 head"], configurations.Select(c => c.GetProperty("name").GetString()));
+        Assert.Equal(3, configurations[1].GetProperty("ratio_to_fp32").GetArrayLength());
+        Assert.True(configurations[1].GetProperty("median_ratio_to_fp32").GetDouble() > 0);
+    }
+
     [Theory]
     [InlineData("--rounds", "0", "--rounds")]
     [InlineData("--wbits", "9", "--wbits")]

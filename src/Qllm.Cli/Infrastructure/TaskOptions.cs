@@ -20,7 +20,7 @@ public sealed class TaskOptions
 
     public Option<int> BatchSize { get; } = new("--batch-size")
     {
-        Description = "Requests of one question (its choices) run through the model together.",
+        Description = "Loglikelihood requests run through the model together, across questions (right-padded; results do not change).",
         DefaultValueFactory = _ => 8,
     };
 

@@ -1,6 +1,6 @@
 namespace Qllm.Evaluation.Harness;
 
-/// <param name="BatchSize">Requests of one group run through the model together (right-padded).</param>
+/// <param name="BatchSize">Requests run through the model together, across groups (right-padded).</param>
 /// <param name="ReusePrefix">Prefill a group's common token prefix once and run only the rest per request.</param>
 /// <param name="AddBos">lm-eval's <c>add_bos_token</c>: prepend BOS when encoding (default False, as in HFLM).</param>
 /// <param name="MaxLength">Window length for left truncation (default: the model's maximum positions, as HFLM's max_length).</param>

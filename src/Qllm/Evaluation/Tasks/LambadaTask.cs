@@ -25,13 +25,9 @@ public sealed class LambadaTask : IEvaluationTask
         if (context.NumFewshot is > 0) throw new Common.QllmException("--num-fewshot: lambada_openai is zero-shot here (lm-eval has no few-shot split for it).");
         var clock = Stopwatch.StartNew();
         var requests = context.Take(LoadRequests(context.DataDirectory));
-        var results = new List<LoglikelihoodResult>(requests.Count);
-        foreach (var request in requests)
-        {
-            results.Add(context.Scorer.Score([request])[0]);
-            context.Progress?.Invoke(results.Count, requests.Count);
-        }
-        return new TaskResult(Name, Metrics(results), results.Count, clock.Elapsed.TotalSeconds);
+        var results = context.Scorer.ScoreGroups(requests.Select(r => (IReadOnlyList<LoglikelihoodRequest>)[r]).ToArray(),
+            done => context.Progress?.Invoke(done, requests.Count)).Select(r => r[0]).ToArray();
+        return new TaskResult(Name, Metrics(results), results.Length, clock.Elapsed.TotalSeconds);
     }
 
     public static IReadOnlyList<KeyValuePair<string, double>> Metrics(IReadOnlyList<LoglikelihoodResult> results)

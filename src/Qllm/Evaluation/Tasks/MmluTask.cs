@@ -66,12 +66,9 @@ public sealed class MmluTask : IEvaluationTask
         foreach (var (subject, documents) in subjects)
         {
             var subjectClock = Stopwatch.StartNew();
-            var acc = new double[documents.Count];
-            for (int i = 0; i < documents.Count; i++)
-            {
-                acc[i] = MultipleChoiceScoring.Score(context.Scorer, documents[i]).Acc;
-                context.Progress?.Invoke(++done, total);
-            }
+            int before = done;
+            double[] acc = MultipleChoiceScoring.Score(context.Scorer, documents, n => context.Progress?.Invoke(before + n, total)).Select(o => o.Acc).ToArray();
+            done += documents.Count;
             results.Add((subject, acc, new TaskResult($"mmlu_{subject}", MeanMetric.WithStandardError("acc", acc).ToArray(), acc.Length, subjectClock.Elapsed.TotalSeconds)));
         }
 

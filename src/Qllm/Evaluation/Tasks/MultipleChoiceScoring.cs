@@ -12,10 +12,13 @@ public sealed record MultipleChoiceOutcome(double[] LogLikelihoods, double Acc, 
 /// </summary>
 public static class MultipleChoiceScoring
 {
-    public static MultipleChoiceOutcome Score(LoglikelihoodScorer scorer, MultipleChoiceDocument document)
+    public static MultipleChoiceOutcome Score(LoglikelihoodScorer scorer, MultipleChoiceDocument document) => Score(scorer, [document])[0];
+
+    /// <summary>Every document's outcome, their requests batched across documents; progress gets the documents done.</summary>
+    public static MultipleChoiceOutcome[] Score(LoglikelihoodScorer scorer, IReadOnlyList<MultipleChoiceDocument> documents, Action<int>? progress = null)
     {
-        double[] lls = scorer.Score(document.Requests).Select(r => r.LogLikelihood).ToArray();
-        return Outcome(lls, document);
+        var results = scorer.ScoreGroups(documents.Select(d => d.Requests).ToArray(), progress);
+        return documents.Select((d, i) => Outcome(results[i].Select(r => r.LogLikelihood).ToArray(), d)).ToArray();
     }
 
     public static MultipleChoiceOutcome Outcome(double[] lls, MultipleChoiceDocument document)

@@ -23,13 +23,8 @@ public abstract class MultipleChoiceTask : IEvaluationTask
     {
         var clock = Stopwatch.StartNew();
         var documents = context.Take(LoadDocuments(context.DataDirectory, context.NumFewshot));
-        var outcomes = new List<MultipleChoiceOutcome>(documents.Count);
-        foreach (var document in documents)
-        {
-            outcomes.Add(MultipleChoiceScoring.Score(context.Scorer, document));
-            context.Progress?.Invoke(outcomes.Count, documents.Count);
-        }
-        return new TaskResult(Name, Metrics(outcomes), outcomes.Count, clock.Elapsed.TotalSeconds);
+        var outcomes = MultipleChoiceScoring.Score(context.Scorer, documents, done => context.Progress?.Invoke(done, documents.Count));
+        return new TaskResult(Name, Metrics(outcomes), outcomes.Length, clock.Elapsed.TotalSeconds);
     }
 
     public IReadOnlyList<KeyValuePair<string, double>> Metrics(IReadOnlyList<MultipleChoiceOutcome> outcomes)

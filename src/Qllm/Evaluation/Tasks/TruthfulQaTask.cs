@@ -59,14 +59,13 @@ public sealed class TruthfulQaTask(bool mc2) : IEvaluationTask
         if (context.NumFewshot is > 0) throw new QllmException($"--num-fewshot: {Name} has num_fewshot 0 in lm-eval (its six examples are in the prompt).");
         var clock = Stopwatch.StartNew();
         var questions = context.Take(LoadQuestions(context.DataDirectory));
-        var scores = new List<double>(questions.Count);
-        foreach (var question in questions)
+        var results = context.Scorer.ScoreGroups(questions.Select(q => q.Document.Requests).ToArray(), done => context.Progress?.Invoke(done, questions.Count));
+        var scores = questions.Select((question, i) =>
         {
-            double[] lls = context.Scorer.Score(question.Document.Requests).Select(r => r.LogLikelihood).ToArray();
-            scores.Add(mc2 ? TrueProbabilityMass(lls, question.Labels) : MultipleChoiceScoring.Outcome(lls, question.Document).Acc);
-            context.Progress?.Invoke(scores.Count, questions.Count);
-        }
-        return new TaskResult(Name, MeanMetric.WithStandardError("acc", scores).ToArray(), scores.Count, clock.Elapsed.TotalSeconds);
+            double[] lls = results[i].Select(r => r.LogLikelihood).ToArray();
+            return mc2 ? TrueProbabilityMass(lls, question.Labels) : MultipleChoiceScoring.Outcome(lls, question.Document).Acc;
+        }).ToArray();
+        return new TaskResult(Name, MeanMetric.WithStandardError("acc", scores).ToArray(), scores.Length, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>process_results_mc2: the answers before the first false label are the true ones.</summary>

@@ -70,6 +70,58 @@ public class LoglikelihoodScorerTests
         Assert.True(reuse.ForwardedTokens < scratch.ForwardedTokens, "the shared prefix ran once");
     }
 
+    /// <summary>Questions with shared prefixes of equal and different lengths, one single-request group, and a group of 5.</summary>
+    private static readonly LoglikelihoodRequest[][] Questions =
+    [
+        Choices,
+        [new("A dog ran to the", " park"), new("A dog ran to the", " door.")],
+        [new("The cat sat on a", " mat"), new("The cat sat on a", " rug"), new("The cat sat on a", " bed and slept")],
+        [new("Once upon a", " time")],
+        [new("A bird sang in", " the"), new("A bird sang in", " a tree"), new("A bird sang in", " May"), new("A bird sang in", " vain"), new("A bird sang in", " tune")],
+        [new("A dog sat by the", " fire"), new("A dog sat by the", " sea")],
+    ];
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(3, true)]
+    [InlineData(8, true)]
+    [InlineData(32, true)]
+    [InlineData(5, false)]
+    [InlineData(32, false)]
+    public void BatchingAcrossQuestionsGivesEachQuestionsOwnScores(int batchSize, bool reusePrefix)
+    {
+        // The oracle: every request alone, from scratch, through the per-group entry point.
+        var model = TinyModels.Llama(vocab: Vocab, maxPositions: 64);
+        var alone = new LoglikelihoodScorer(model, Tokenizer, new LoglikelihoodOptions(BatchSize: 1, ReusePrefix: false));
+        var batched = new LoglikelihoodScorer(model, Tokenizer, new LoglikelihoodOptions(BatchSize: batchSize, ReusePrefix: reusePrefix));
+        var progress = new List<int>();
+        var results = batched.ScoreGroups(Questions, progress.Add);
+        Assert.Equal(Questions.Length, results.Length);
+        for (int q = 0; q < Questions.Length; q++)
+        {
+            Assert.Equal(Questions[q].Length, results[q].Length);
+            for (int i = 0; i < Questions[q].Length; i++)
+            {
+                var expected = alone.Score([Questions[q][i]])[0];
+                Assert.Equal(expected.LogLikelihood, results[q][i].LogLikelihood, 1e-5);
+                Assert.Equal(expected.IsGreedy, results[q][i].IsGreedy);
+            }
+        }
+        Assert.Equal(Questions.Length, progress[^1]);
+        Assert.True(progress.SequenceEqual(progress.Order()), "progress only grows");
+    }
+
+    [Fact]
+    public void ABatchSpanningQuestionsRunsFewerForwardPassesThanOneQuestionAtATime()
+    {
+        // 6 questions of 1–5 requests: with batch 32 and no reuse, every request fits one pass (padded to the longest).
+        var model = TinyModels.Llama(vocab: Vocab, maxPositions: 64);
+        var wide = new LoglikelihoodScorer(model, Tokenizer, new LoglikelihoodOptions(BatchSize: 32, ReusePrefix: false));
+        wide.ScoreGroups(Questions);
+        int requests = Questions.Sum(q => q.Length), longest = Questions.SelectMany(q => q).Max(r => wide.Window(r).Input.Length);
+        Assert.Equal((long)requests * longest, wide.ForwardedTokens);
+    }
+
     [Fact]
     public void LongRequestsAreLeftTruncatedToTheLastMaxLengthPlusOneTokens()
     {

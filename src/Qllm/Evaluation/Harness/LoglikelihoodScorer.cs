@@ -149,7 +149,7 @@ public sealed class LoglikelihoodScorer
         {
             cache = Cache(_batchCaches, count, prefix + seqLen);
             cache.Reset();
-            Span<int> sourceOf = stackalloc int[count];
+            var sourceOf = new int[count];
             for (int i = 0; i < count; i++) sourceOf[i] = items[i].Source;
             _prefixCopy.Copy(prefixCache, cache, sourceOf, prefix);
             cache.Advance(prefix);

@@ -132,10 +132,10 @@ public static class KernelBenchmarks
         };
     }
 
-    /// <summary>A greedy-free decode loop: a fixed token sequence through the KV cache, logits computed every step.</summary>
+    /// <summary>A decode loop without sampling: a fixed token sequence through the KV cache, the logits computed at every step.</summary>
     private sealed class DecodeSession(CausalLanguageModel model, int capacity)
     {
-        private readonly IKvCache _cache = model.CreateKvCache(1, capacity + 16);
+        private readonly IKvCache _cache = model.CreateKvCache(1, capacity);
         private readonly float[] _logits = new float[model.Config.VocabSize];
         private readonly int[] _token = [1];
         private readonly float[] _hidden = new float[model.Config.HeadInputDim];

@@ -70,6 +70,7 @@ public abstract class CausalLanguageModel
     /// Runs <paramref name="batch"/> sequences of <paramref name="seqLen"/> new tokens (row-major in
     /// <paramref name="tokens"/>) and returns the inputs of the LM head, [batch·seqLen, HeadInputDim].
     /// With a cache the tokens continue what it holds and are appended to it; without one they start at position 0.
+    /// A cache may hold more sequences than the batch: the batch is its first ones (the rest keep stale positions).
     /// </summary>
     public float[] ForwardHidden(ReadOnlySpan<int> tokens, int batch, int seqLen, IKvCache? cache = null)
     {
@@ -93,7 +94,7 @@ public abstract class CausalLanguageModel
         int start = cache?.Length ?? 0;
         if (start + seqLen > Config.MaxPositions)
             throw new QllmException($"sequence of {start + seqLen} positions exceeds the model's maximum of {Config.MaxPositions}.");
-        if (cache != null && cache.BatchSize != batch)
+        if (cache != null && cache.BatchSize < batch)
             throw new ArgumentException($"KV cache holds {cache.BatchSize} sequences, the batch has {batch}.");
 
         var scratch = cache is null ? TakeScratchCache(batch, seqLen) : null;

@@ -26,6 +26,22 @@ public class KvCacheDecodingTests
     }
 
     [Fact]
+    public void ABatchRunsOnTheFirstSequencesOfALargerCacheAndNotOnASmallerOne()
+    {
+        // The scorer keeps one cache for its largest batch; a smaller batch must compute what its own cache gives,
+        // even over stale positions a previous, larger batch left in the other sequences.
+        var model = SharedModels.Stories260K;
+        var large = model.CreateKvCache(3, 32);
+        model.ForwardHidden([.. Tokens, .. Tokens, .. Tokens], 3, 16, large);
+        large.Reset();
+        float[] reused = model.ForwardHidden(Tokens[..8], 1, 8, large);
+        float[] own = model.ForwardHidden(Tokens[..8], 1, 8, model.CreateKvCache(1, 8));
+        Assert.Equal(own, reused);
+        var e = Assert.Throws<ArgumentException>(() => model.ForwardHidden(new int[8], 4, 2, large));
+        Assert.Contains("3 sequences", e.Message);
+    }
+
+    [Fact]
     public void PositionsPastTheModelMaximumAreRefused()
     {
         var model = SharedModels.Stories260K;

@@ -13,11 +13,11 @@ public sealed class KvPrefixCopy(int numKvHeads, int headDim)
 
     /// <summary>
     /// Writes positions [0, <paramref name="length"/>) of each <paramref name="source"/> sequence s into the
-    /// <paramref name="target"/> sequences i with <paramref name="sourceOf"/>[i] = s (one entry per target sequence).
+    /// <paramref name="target"/> sequences i with <paramref name="sourceOf"/>[i] = s (the target's first sourceOf.Length sequences).
     /// </summary>
     public void Copy(IKvCache source, IKvCache target, ReadOnlySpan<int> sourceOf, int length)
     {
-        if (sourceOf.Length != target.BatchSize) throw new ArgumentException($"sourceOf names {sourceOf.Length} sequences, the target holds {target.BatchSize}.");
+        if (sourceOf.Length > target.BatchSize) throw new ArgumentException($"sourceOf names {sourceOf.Length} sequences, the target holds {target.BatchSize}.");
         int kvDim = numKvHeads * headDim, padded = IKvCacheLayer.PaddedLength(length);
         Grow(ref _keyRows, length * kvDim);
         Grow(ref _valueRows, length * kvDim);

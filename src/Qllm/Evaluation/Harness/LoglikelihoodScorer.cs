@@ -27,7 +27,7 @@ public sealed class LoglikelihoodScorer
     private readonly CausalLanguageModel _model;
     private readonly RequestEncoder _encoder;
     private readonly KvPrefixCopy _prefixCopy;
-    private readonly Dictionary<int, IKvCache> _batchCaches = [], _prefixCaches = [];
+    private IKvCache? _batchCache, _prefixCache;
     private float[] _logits = [], _headInput = [];
 
     public LoglikelihoodScorer(CausalLanguageModel model, ITextTokenizer tokenizer, LoglikelihoodOptions options)
@@ -125,7 +125,7 @@ public sealed class LoglikelihoodScorer
     {
         var tokens = new int[slice.Length * prefix];
         for (int s = 0; s < slice.Length; s++) groups[slice[s]][0].Input.AsSpan(0, prefix).CopyTo(tokens.AsSpan(s * prefix));
-        var cache = Cache(_prefixCaches, slice.Length, prefix);
+        var cache = Cache(ref _prefixCache, slice.Length, prefix);
         cache.Reset();
         _model.ForwardHidden(tokens, slice.Length, prefix, cache);
         ForwardedTokens += tokens.Length;
@@ -147,7 +147,7 @@ public sealed class LoglikelihoodScorer
         IKvCache? cache = null;
         if (prefixCache != null)
         {
-            cache = Cache(_batchCaches, count, prefix + seqLen);
+            cache = Cache(ref _batchCache, count, prefix + seqLen);
             cache.Reset();
             var sourceOf = new int[count];
             for (int i = 0; i < count; i++) sourceOf[i] = items[i].Source;
@@ -193,11 +193,19 @@ public sealed class LoglikelihoodScorer
         }
     }
 
-    /// <summary>Caches per batch size, kept and grown in steps of 64 positions, not remade per batch.</summary>
-    private IKvCache Cache(Dictionary<int, IKvCache> caches, int batch, int capacity)
+    /// <summary>
+    /// One cache per use, grown to the largest batch and length seen (in steps of 64 positions) and not remade per
+    /// batch: a smaller batch runs on its first sequences. One cache per batch size would hold gigabytes at --batch-size 32.
+    /// </summary>
+    private IKvCache Cache(ref IKvCache? cache, int batch, int capacity)
     {
-        if (!caches.TryGetValue(batch, out var cache) || cache.Capacity < capacity)
-            caches[batch] = cache = _model.CreateKvCache(batch, Math.Min(_model.Config.MaxPositions, (capacity + 63) / 64 * 64));
+        if (cache == null || cache.BatchSize < batch || cache.Capacity < capacity)
+        {
+            batch = Math.Max(batch, cache?.BatchSize ?? 0);
+            capacity = Math.Max(capacity, cache?.Capacity ?? 0);
+            cache = null; // let the old one go before the new one is allocated
+            cache = _model.CreateKvCache(batch, Math.Min(_model.Config.MaxPositions, (capacity + 63) / 64 * 64));
+        }
         return cache;
     }
 }

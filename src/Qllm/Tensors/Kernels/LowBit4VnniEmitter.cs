@@ -13,7 +13,8 @@ namespace Qllm.Tensors.Kernels;
 /// operand layout of vpdpbusd (u8 × s8, four products summed into each int32 lane);</item>
 /// <item>each slice holds 8 signed bytes a block: the activations of k-steps 0, 2, 4, 6, then 1, 3, 5, 7; each half
 /// is broadcast from memory ({1to16}) straight into a vpdpbusd;</item>
-/// <item>12 accumulators zmm16–27 (slice × parity × half) keep every vpdpbusd chain one deep per block.</item>
+/// <item>12 accumulators zmm16–27 (slice × parity × half) keep every vpdpbusd chain one deep per block;</item>
+/// <item>the codes 2 KB ahead are prefetched (prefetching cannot fault, so running past the panel is harmless).</item>
 /// </list>
 /// At the end each parity pair is added and the six sums are stored at rcx: [slice][half][16 lanes]. Codes are at most
 /// 15 and slice bytes at most 127 in magnitude, so a group of up to 1,100,000 k-steps cannot overflow int32.
@@ -22,6 +23,8 @@ internal static class LowBit4VnniEmitter
 {
     /// <summary>Bytes per block in each slice: 2 parities × 4 k-steps.</summary>
     public const int SliceBytesPerBlock = 8;
+
+    private const int PrefetchBytes = 2048;
 
     private static readonly int[] SliceBase = [EvexEncoder.Rdi, EvexEncoder.R8, EvexEncoder.R9];
 
@@ -35,6 +38,11 @@ internal static class LowBit4VnniEmitter
         code.RegReg(map0F38, pp66, 0x7C, reg: Mask, vvvv: 0, rm: EvexEncoder.Rax);     // vpbroadcastd zmm31, eax
         for (int a = 16; a < 28; a++) code.RegReg(map0F, pp66, 0xEF, reg: a, vvvv: a, rm: a); // vpxord acc, acc, acc
         int loop = code.Position;
+        // The loop keeps too few loads in flight for DRAM's latency (its hot spots sit right after the two loads):
+        // ask for the codes 16 blocks ahead. Measured in turns with fp32 (bench decode-ratio): W4 decode with a bf16
+        // head went from a median of 277 to 292 tokens/s (1, 2, 4 and 8 KB ahead all gave 292–294).
+        code.Bytes(0x0F, 0x18, 0x8E); code.Int32(PrefetchBytes);      // prefetcht0 [rsi + PrefetchBytes]
+        code.Bytes(0x0F, 0x18, 0x8E); code.Int32(PrefetchBytes + 64); // prefetcht0 [rsi + PrefetchBytes + 64]
         code.RegMem(map0F, ppF3, 0x6F, reg: 0, vvvv: 0, memoryBase: EvexEncoder.Rsi, displacement: 0, n: 64);  // vmovdqu32 zmm0, [rsi]
         code.RegMem(map0F, ppF3, 0x6F, reg: 1, vvvv: 0, memoryBase: EvexEncoder.Rsi, displacement: 64, n: 64); // vmovdqu32 zmm1, [rsi + 64]
         for (int half = 0; half < 2; half++)

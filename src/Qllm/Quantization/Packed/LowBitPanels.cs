@@ -62,6 +62,14 @@ internal sealed class LowBitPanels
     public long StorageBytes =>
         4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + (Order?.Length ?? 0) + (SourceColumns?.Length ?? 0));
 
+    /// <summary>
+    /// True when a GEMV input gathered (and sliced) for this layout serves <paramref name="other"/> too: the same bits,
+    /// columns and groups, in input order. q/k/v, and gate/up, of a model quantized without act-order share one.
+    /// </summary>
+    public bool SharesInputLayout(LowBitPanels other) =>
+        ReferenceEquals(this, other) || (Order == null && other.Order == null && Bits == other.Bits && Columns == other.Columns
+            && GroupColumns.AsSpan().SequenceEqual(other.GroupColumns));
+
     public LowBitPanels(QuantizedWeight weight)
     {
         if (weight.Spec.Bits is < 2 or > 8) throw new QllmException($"packed layers hold 2- to 8-bit codes, not {weight.Spec.Bits}-bit.");

@@ -86,50 +86,55 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
 
     /// <summary>
     /// Gathers each layer's input rows into its column order (with group sums), and for the VNNI 4-bit kernel splits
-    /// them into int8 slices, then one batched GEMV.
+    /// them into int8 slices, then one batched GEMV. A layer whose layout equals the previous one's (q/k/v, gate/up
+    /// without act-order) reuses that input instead of gathering it again.
     /// </summary>
     private static unsafe void DecodeBatch(ReadOnlySpan<PackedLowBitLinear> layers, ReadOnlySpan<float> input, ReadOnlySpan<nint> outputs, int rows)
     {
         var path = KernelSelector.Current;
-        int gatheredLength = 0, sumsLength = 0, slicesLength = 0;
-        foreach (var layer in layers)
-        {
-            var w = layer._panels;
-            gatheredLength += rows * w.PaddedColumns;
-            sumsLength += rows * w.Groups;
-            if (LowBitGemv.UsesVnni(w, rows, path)) slicesLength += SliceFloats(w);
-        }
+        int length = 0;
+        for (int i = 0; i < layers.Length; i++)
+            if (i == 0 || !layers[i]._panels.SharesInputLayout(layers[i - 1]._panels)) length += InputFloats(layers[i]._panels, rows, path);
         // The caller's thread keeps these while the GEMV's chunks run (workers only read them): a per-thread buffer,
         // not ArrayPool, which trims idle arrays after garbage collections and would allocate mid-generation.
-        float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, gatheredLength + sumsLength + slicesLength);
+        float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, length);
         var gemv = new LowBitGemv(rows, path);
-        fixed (float* gatheredBase = scratch)
+        fixed (float* scratchBase = scratch)
         {
-            float* x = gatheredBase, s = gatheredBase + gatheredLength, sliceStore = s + sumsLength;
+            float* next = scratchBase, x = null, sums = null, sigmas = null;
+            sbyte* slices = null;
             for (int i = 0; i < layers.Length; i++)
             {
                 var w = layers[i]._panels;
-                int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
-                for (int r = 0; r < rows; r++)
-                    LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(s + r * groups, groups));
-                sbyte* slices = null;
-                float* sigmas = null;
-                if (LowBitGemv.UsesVnni(w, rows, path))
+                if (i == 0 || !w.SharesInputLayout(layers[i - 1]._panels))
                 {
-                    sigmas = sliceStore;
-                    slices = (sbyte*)(sliceStore + 3 * groups);
-                    fixed (int* groupBlocks = w.GroupBlocks) LowBit4VnniKernels.Slice(x, groupBlocks, groups, slices, sigmas);
-                    sliceStore += SliceFloats(w);
+                    int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
+                    x = next;
+                    sums = x + rows * padded;
+                    next = sums + rows * groups;
+                    for (int r = 0; r < rows; r++)
+                        LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(sums + r * groups, groups));
+                    sigmas = null;
+                    slices = null;
+                    if (LowBitGemv.UsesVnni(w, rows, path))
+                    {
+                        sigmas = next;
+                        slices = (sbyte*)(next + 3 * groups);
+                        fixed (int* groupBlocks = w.GroupBlocks) LowBit4VnniKernels.Slice(x, groupBlocks, groups, slices, sigmas);
+                        next += SliceFloats(w);
+                    }
                 }
-                gemv.Add(w, x, s, (float*)outputs[i], slices, sigmas);
-                x += rows * padded;
-                s += rows * groups;
+                gemv.Add(w, x, sums, (float*)outputs[i], slices, sigmas);
             }
             gemv.Run();
         }
         for (int i = 0; i < layers.Length; i++)
             layers[i].AddBias(new Span<float>((float*)outputs[i], rows * layers[i].OutFeatures), rows);
     }
+
+    /// <summary>Scratch floats of one layer's gathered input: the rows in its column order, their group sums, and the VNNI slices.</summary>
+    private static int InputFloats(LowBitPanels w, int rows, KernelPath path) =>
+        rows * (w.PaddedColumns + w.Groups) + (LowBitGemv.UsesVnni(w, rows, path) ? SliceFloats(w) : 0);
 
     /// <summary>Floats of scratch that one row's VNNI slices take: 3 σ's per group, then the slice bytes.</summary>
     private static int SliceFloats(LowBitPanels w) => 3 * w.Groups + (LowBit4VnniKernels.SliceBytes(w.Blocks) + 3) / 4;

@@ -88,13 +88,7 @@ public unsafe class LowBit4VnniTests
                 for (int i = 0; i < 32; i++)
                 {
                     int o = panel * 32 + i;
-                    // Scale of the row's terms: Σ |x|·|scale|·(code + |zero|), as PackedLowBitLinearTests bounds them.
-                    double magnitude = 0;
-                    for (int c = 0; c < columns; c++)
-                    {
-                        int g = o * weight.Groups + weight.GroupOf(c);
-                        magnitude += Math.Abs(input[c]) * Math.Abs(weight.Scales[g]) * (weight.Codes[o * columns + c] + Math.Abs(weight.Zeros[g]));
-                    }
+                    double magnitude = LowBitWeights.TermMagnitude(weight, input, o); // as PackedLowBitLinearTests bounds them
                     Assert.True(Math.Abs(vnni[i] - reference[i]) <= 2e-6 * magnitude, $"g{group} act={actOrder} row {o}: {vnni[i]} vs {reference[i]} (M = {magnitude})");
                 }
             }

@@ -20,4 +20,19 @@ internal static class LowBitWeights
         new Random(spec.Bits * 1000 + spec.GroupSize).Shuffle(rank);
         return weight with { GroupIndex = rank.Select(r => r / weight.GroupSize).ToArray() };
     }
+
+    /// <summary>
+    /// Σ_c |x_c| · |scale| · (code_c + |zero|) for output row o: the size of the terms a low-bit kernel sums (x·code and
+    /// zero·Σx apart), which scales its float rounding. x is one input row of the weight's width.
+    /// </summary>
+    public static double TermMagnitude(QuantizedWeight weight, ReadOnlySpan<float> x, int o)
+    {
+        double magnitude = 0;
+        for (int c = 0; c < weight.Columns; c++)
+        {
+            int g = o * weight.Groups + weight.GroupOf(c);
+            magnitude += Math.Abs(x[c]) * Math.Abs(weight.Scales[g]) * (weight.Codes[o * weight.Columns + c] + Math.Abs(weight.Zeros[g]));
+        }
+        return magnitude;
+    }
 }

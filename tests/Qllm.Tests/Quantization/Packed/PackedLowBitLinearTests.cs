@@ -68,12 +68,7 @@ public class PackedLowBitLinearTests
         for (int r = 0; r < rows; r++)
             for (int o = 0; o < n; o++)
             {
-                double magnitude = Math.Abs(bias?[o] ?? 0);
-                for (int c = 0; c < k; c++)
-                {
-                    int g = o * weight.Groups + weight.GroupOf(c);
-                    magnitude += Math.Abs(x[r * k + c]) * Math.Abs(weight.Scales[g]) * (weight.Codes[o * k + c] + Math.Abs(weight.Zeros[g]));
-                }
+                double magnitude = Math.Abs(bias?[o] ?? 0) + LowBitWeights.TermMagnitude(weight, x.AsSpan(r * k, k), o);
                 int i = r * n + o;
                 Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * magnitude, $"{path} {label} [{r},{o}]: {actual[i]} vs {expected[i]} (M = {magnitude})");
             }

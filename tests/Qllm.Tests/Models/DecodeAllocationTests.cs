@@ -39,11 +39,17 @@ public class DecodeAllocationTests
             Step();
             if (i % 10 == 0) Thread.Sleep(3);
         }
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 60; i++) Step();
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        // The counter is process-wide, so the test runner's own threads (its message bus) can add a one-off object
-        // or two; one allocation per step would be 60 objects of at least 24 bytes, far above this bound.
+        // The counter is process-wide, so the test runner's own threads (its message bus reporting earlier tests) can
+        // add a burst now and then (31 KB once in a cold first run): the least of three windows is kept. One allocation
+        // per step would show in every window as 60 objects of at least 24 bytes, far above this bound.
+        long allocated = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            cache.Reset(); // 60 more positions each time, within the cache's 200
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 60; i++) Step();
+            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
         Assert.True(allocated < 60 * 24, $"60 decode steps allocated {allocated} bytes");
     }
 }

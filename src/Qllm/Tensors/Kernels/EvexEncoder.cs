@@ -9,7 +9,7 @@ internal sealed class EvexEncoder
 {
     public const int Map0F = 1, Map0F38 = 2;
     public const int Pp66 = 1, PpF3 = 2;
-    public const int Rax = 0, Rcx = 1, Rdx = 2, Rsi = 6, Rdi = 7, R8 = 8, R9 = 9;
+    public const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8, R9 = 9, R10 = 10, R11 = 11, R13 = 13, R14 = 14;
 
     private readonly List<byte> _code = [];
 
@@ -17,7 +17,7 @@ internal sealed class EvexEncoder
 
     public byte[] ToArray() => [.. _code];
 
-    /// <summary>Raw bytes: the general-purpose instructions (add, dec, jnz, ret) written out by hand at the call site.</summary>
+    /// <summary>Raw bytes: the general-purpose instructions (mov, add, dec, push, ret) written out by hand at the call site.</summary>
     public void Bytes(params byte[] bytes) => _code.AddRange(bytes);
 
     public void Int32(int value) => _code.AddRange(BitConverter.GetBytes(value));
@@ -61,6 +61,21 @@ internal sealed class EvexEncoder
         int back = target - (Position + 6);
         Bytes(0x0F, 0x85);
         Int32(back);
+    }
+
+    /// <summary><c>jz</c> forward to a place not yet written: returns the spot that <see cref="Patch"/> fills in.</summary>
+    public int JumpIfZeroForward()
+    {
+        Bytes(0x0F, 0x84);
+        Int32(0);
+        return Position;
+    }
+
+    /// <summary>Points the forward jump that ended at <paramref name="jumpEnd"/> here.</summary>
+    public void Patch(int jumpEnd)
+    {
+        var offset = BitConverter.GetBytes(Position - jumpEnd);
+        for (int i = 0; i < 4; i++) _code[jumpEnd - 4 + i] = offset[i];
     }
 
     /// <summary>62 P0 P1 P2: the register-extension bits stored inverted, L'L = 10 (512-bit), no masking.</summary>

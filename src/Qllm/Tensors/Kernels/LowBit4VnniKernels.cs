@@ -19,10 +19,10 @@ namespace Qllm.Tensors.Kernels;
 /// </remarks>
 internal static unsafe class LowBit4VnniKernels
 {
-    private static readonly nint Group = Create();
+    private static readonly nint Panel = Create();
 
     /// <summary>True where the CPU has AVX-512 VNNI and the code could be made executable.</summary>
-    public static bool IsAvailable => Group != 0;
+    public static bool IsAvailable => Panel != 0;
 
     /// <summary>Bytes of the three slices of <paramref name="blocks"/> blocks (8 k-steps each) of gathered activations.</summary>
     public static int SliceBytes(int blocks) => 3 * blocks * LowBit4VnniEmitter.SliceBytesPerBlock;
@@ -75,42 +75,44 @@ internal static unsafe class LowBit4VnniKernels
         Unsafe.WriteUnaligned(destination, bytes.AsUInt64().ToScalar());
     }
 
+    /// <summary>The emitted panel function's arguments, read through one pointer (offsets fixed in the emitter).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    internal struct PanelArguments
+    {
+        public sbyte* Slice0, Slice1, Slice2;
+        public uint* Codes;
+        public int* GroupBlocks;
+        public long Groups;
+        public float* Sigmas, GroupSums, Scales, Zeros, Y;
+    }
+
     /// <summary>
     /// y[32] = Σ_g scale_g ⊙ (Σ_{k∈g} x_k · code_k − zero_g · Σ_{k∈g} x_k) for one panel and one row, as
     /// <c>LowBitKernel.Gemv32</c>, from the row's slices (<see cref="Slice"/>) and its fp32 group sums.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gemv32(sbyte* slices, float* sigmas, float* groupSums, uint* codes, int* groupBlocks, int groups, float* scales, float* zeros, float* y)
     {
-        var group = (delegate* unmanaged[SuppressGCTransition]<sbyte*, uint*, long, int*, sbyte*, sbyte*, void>)Group;
-        int total = groupBlocks[groups];
-        int* sums = stackalloc int[6 * 16];
-        Vector512<float> y0 = default, y1 = default;
-        for (int g = 0; g < groups; g++, scales += 32, zeros += 32)
+        if (groups == 0)
         {
-            int firstBlock = groupBlocks[g], blocks = groupBlocks[g + 1] - firstBlock;
-            if (blocks == 0) continue; // an empty group (a g_idx may leave one unused); the emitted loop runs at least once
-            group(slices + SliceOffset(0, firstBlock, total), codes + (long)firstBlock * 32, blocks, sums,
-                slices + SliceOffset(1, firstBlock, total), slices + SliceOffset(2, firstBlock, total));
-            var s1 = Vector512.Create(sigmas[3 * g]);
-            var s2 = Vector512.Create(sigmas[3 * g + 1]);
-            var s3 = Vector512.Create(sigmas[3 * g + 2]);
-            var sum = Vector512.Create(groupSums[g]);
-            y0 = Vector512.FusedMultiplyAdd(Vector512.Load(scales), Dot(sums, s1, s2, s3, zeros, sum), y0);
-            y1 = Vector512.FusedMultiplyAdd(Vector512.Load(scales + 16), Dot(sums + 16, s1, s2, s3, zeros + 16, sum), y1);
+            new Span<float>(y, 32).Clear();
+            return;
         }
-        y0.Store(y);
-        y1.Store(y + 16);
-    }
-
-    /// <summary>Σ code·x − zero·Σx for 16 rows: slices i's integer sums at sums + 32·i.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Dot(int* sums, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3, float* zeros, Vector512<float> sum)
-    {
-        var dot = Vector512.ConvertToSingle(Vector512.Load(sums + 64)) * s3;
-        dot = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.Load(sums + 32)), s2, dot);
-        dot = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.Load(sums)), s1, dot);
-        return Vector512.FusedMultiplyAdd(-Vector512.Load(zeros), sum, dot);
+        int total = groupBlocks[groups], first = groupBlocks[0];
+        var arguments = new PanelArguments
+        {
+            Slice0 = slices + SliceOffset(0, first, total),
+            Slice1 = slices + SliceOffset(1, first, total),
+            Slice2 = slices + SliceOffset(2, first, total),
+            Codes = codes + (long)first * 32,
+            GroupBlocks = groupBlocks,
+            Groups = groups,
+            Sigmas = sigmas,
+            GroupSums = groupSums,
+            Scales = scales,
+            Zeros = zeros,
+            Y = y,
+        };
+        ((delegate* unmanaged[SuppressGCTransition]<PanelArguments*, void>)Panel)(&arguments);
     }
 
     private static nint Create()

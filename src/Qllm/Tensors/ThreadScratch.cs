@@ -8,10 +8,13 @@ namespace Qllm.Tensors;
 /// </summary>
 internal static class ThreadScratch
 {
-    public const int Slots = 4;
+    public const int Slots = 5;
 
-    /// <summary>Slots 0–2 are attention's; this one holds a packed low-bit GEMV's gathered input rows and group sums.</summary>
+    /// <summary>Slots 0–2 and 4 are attention's; this one holds a packed low-bit GEMV's gathered input rows and group sums.</summary>
     public const int GemvInputSlot = 3;
+
+    /// <summary>Attention's keys transposed for the tiled (prefill) path.</summary>
+    public const int TransposedKeysSlot = 4;
 
     [ThreadStatic] private static float[]?[]? _buffers;
 

@@ -53,6 +53,8 @@ public class CausalAttentionTests
             data.Add(path, 80, 19, 45, 1, null);   // a 16-wide remainder, continuing a cache (start 45), multi-query
             data.Add(path, 16, 50, 0, 2, 7);       // a sliding window narrower than a key block
             data.Add(path, 32, 1, 66, 2, null);    // one decode step
+            data.Add(path, 8, 1, 37, 2, null);     // a decode step with a head narrower than a vector (the scores' scalar path)
+            data.Add(path, 64, 1, 101, 4, 39);     // a decode step in a window of 39 keys: four positions at a time, then 3 alone
         }
         return data;
     }

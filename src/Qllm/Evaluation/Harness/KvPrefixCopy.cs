@@ -37,7 +37,7 @@ public sealed class KvPrefixCopy(int numKvHeads, int headDim)
                     for (int j = 0; j < length; j++)
                         for (int d = 0; d < headDim; d++)
                         {
-                            _keyRows[j * kvDim + h * headDim + d] = keys[d * keyStride + j];
+                            _keyRows[j * kvDim + h * headDim + d] = keys[j * keyStride + d];
                             _valueRows[j * kvDim + h * headDim + d] = values[j * valueStride + d];
                         }
                 }

@@ -1,9 +1,8 @@
 namespace Qllm.Models.KvCache;
 
 /// <summary>
-/// The full-precision cache. Per (sequence, KV head): keys transposed [headDim, capacity] and values by row
-/// [capacity, headDim], with the capacity rounded up to a multiple of 32 (zero-filled) so that attention's
-/// 32-key blocks never read past the end.
+/// The full-precision cache. Per (sequence, KV head): keys and values by row [capacity, headDim], with the
+/// capacity rounded up to a multiple of 32 (zero-filled) so that attention's 32-key blocks never read past the end.
 /// </summary>
 public sealed class Fp32KvCache : IKvCache
 {
@@ -35,11 +34,11 @@ public sealed class Fp32KvCache : IKvCache
 
     internal sealed class LayerStorage(int batchSize, int capacity, int numKvHeads, int headDim) : IKvCacheLayer
     {
-        private readonly int _stride = IKvCacheLayer.PaddedLength(capacity);
+        private readonly int _paddedCapacity = IKvCacheLayer.PaddedLength(capacity);
         private readonly float[] _keys = new float[(long)batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)];
         private readonly float[] _values = new float[(long)batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)];
 
-        private int Offset(int sequence, int kvHead) => (sequence * numKvHeads + kvHead) * headDim * _stride;
+        private int Offset(int sequence, int kvHead) => (sequence * numKvHeads + kvHead) * headDim * _paddedCapacity;
 
         public void Write(int sequence, int position, int count, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
         {
@@ -49,28 +48,24 @@ public sealed class Fp32KvCache : IKvCache
             for (int h = 0; h < numKvHeads; h++)
             {
                 int offset = Offset(sequence, h);
-                // Values: contiguous rows.
                 for (int t = 0; t < count; t++)
-                    values.Slice(t * kvDim + h * headDim, headDim).CopyTo(_values.AsSpan(offset + (position + t) * headDim, headDim));
-                // Keys: transposed, a feature at a time so the writes run along positions.
-                for (int d = 0; d < headDim; d++)
                 {
-                    var row = _keys.AsSpan(offset + d * _stride + position, count);
-                    for (int t = 0; t < count; t++) row[t] = keys[t * kvDim + h * headDim + d];
+                    keys.Slice(t * kvDim + h * headDim, headDim).CopyTo(_keys.AsSpan(offset + (position + t) * headDim, headDim));
+                    values.Slice(t * kvDim + h * headDim, headDim).CopyTo(_values.AsSpan(offset + (position + t) * headDim, headDim));
                 }
             }
         }
 
         public ReadOnlySpan<float> ReadKeys(int sequence, int kvHead, int length, Span<float> scratch, out int stride)
         {
-            stride = _stride;
-            return new ReadOnlySpan<float>(_keys, Offset(sequence, kvHead), headDim * _stride);
+            stride = headDim;
+            return new ReadOnlySpan<float>(_keys, Offset(sequence, kvHead), headDim * _paddedCapacity);
         }
 
         public ReadOnlySpan<float> ReadValues(int sequence, int kvHead, int length, Span<float> scratch, out int stride)
         {
             stride = headDim;
-            return new ReadOnlySpan<float>(_values, Offset(sequence, kvHead), headDim * _stride);
+            return new ReadOnlySpan<float>(_values, Offset(sequence, kvHead), headDim * _paddedCapacity);
         }
     }
 }

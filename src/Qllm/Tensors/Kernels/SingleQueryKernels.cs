@@ -1,23 +1,54 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Qllm.Tensors.Kernels;
 
 /// <summary>
-/// The two products of attention for one query (decode), both a weighted sum of rows: scores over keys cached
-/// transposed (the rows are features, weighted by the query), and the probability-weighted sum of values cached by
-/// row (the rows are positions). A query tile of 8 would leave 7 rows empty here, so this vectorises along the rows
-/// instead: 2·T·d multiply-adds, nothing wasted.
+/// The two products of attention for one query (decode), over keys and values cached by row (position-major):
+/// the scores are one dot product per position, each key row read once in order; the output is the
+/// probability-weighted sum of the value rows. A query tile of 8 would leave 7 rows empty here, so neither uses
+/// the GEMM micro-kernel: 2·T·d multiply-adds, nothing wasted.
 /// </summary>
 internal static unsafe class SingleQueryKernels
 {
-    /// <summary>
-    /// scores[j] = Σ_d q[d]·K[d, j] for j in [0, count), with K[d, j] at k[d·keyStride + j]. Positions up to
-    /// <paramref name="readable"/> (≥ count) may be read and scored too (the cache's zero padding, see IKvCacheLayer):
-    /// rounding the width up to whole vectors leaves no scalar tail, which would cost one strided pass per position.
-    /// </summary>
-    public static void Scores(KernelPath path, float* q, float* k, int keyStride, int headDim, int count, int readable, float* scores) =>
-        WeightedRows(path, q, headDim, k, keyStride, Math.Min((count + 15) & ~15, Math.Max(count, readable)), scores);
+    /// <summary>scores[j] = Σ_d q[d]·K[j, d] for j in [0, count), with K[j, d] at k[j·keyStride + d].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scores(KernelPath path, float* q, float* k, int keyStride, int headDim, int count, float* scores)
+    {
+        int j = 0;
+        if (path == KernelPath.Avx512 && Vector512.IsHardwareAccelerated && headDim % 16 == 0)
+        {
+            // Four positions at a time: four independent FMA chains, and the horizontal sums overlap.
+            for (; j + 4 <= count; j += 4)
+            {
+                float* row = k + (long)j * keyStride;
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int d = 0; d < headDim; d += 16)
+                {
+                    var query = Vector512.Load(q + d);
+                    a0 = Vector512.FusedMultiplyAdd(query, Vector512.Load(row + d), a0);
+                    a1 = Vector512.FusedMultiplyAdd(query, Vector512.Load(row + keyStride + d), a1);
+                    a2 = Vector512.FusedMultiplyAdd(query, Vector512.Load(row + 2 * keyStride + d), a2);
+                    a3 = Vector512.FusedMultiplyAdd(query, Vector512.Load(row + 3 * keyStride + d), a3);
+                }
+                scores[j] = Vector512.Sum(a0);
+                scores[j + 1] = Vector512.Sum(a1);
+                scores[j + 2] = Vector512.Sum(a2);
+                scores[j + 3] = Vector512.Sum(a3);
+            }
+            for (; j < count; j++)
+            {
+                float* row = k + (long)j * keyStride;
+                Vector512<float> a = default;
+                for (int d = 0; d < headDim; d += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(q + d), Vector512.Load(row + d), a);
+                scores[j] = Vector512.Sum(a);
+            }
+            return;
+        }
+        for (; j < count; j++)
+            scores[j] = TensorPrimitives.Dot(new ReadOnlySpan<float>(q, headDim), new ReadOnlySpan<float>(k + (long)j * keyStride, headDim));
+    }
 
     /// <summary>output[d] = Σ_j p[j]·V[j, d] for j in [0, count), with V[j, d] at v[j·valueStride + d].</summary>
     public static void WeightedValues(KernelPath path, float* p, float* v, int valueStride, int count, int headDim, float* output) =>

@@ -135,13 +135,21 @@ public static unsafe class CausalAttention
         TensorPrimitives.Multiply(new ReadOnlySpan<float>(output, hd), 1f / sum, new Span<float>(output, hd));
     }
 
-    /// <summary>transposed[d·rows + j] = keys[j·stride + d] for j in [0, rows), d in [0, hd).</summary>
+    /// <summary>
+    /// transposed[d·rows + j] = keys[j·stride + d] for j in [0, rows), d in [0, hd); rows is a multiple of 32. Blocks
+    /// of 16 positions: their rows stay in L1 while each feature's 16 values fill one output line. (Position by
+    /// position, every store would land a whole output row away, on the same few cache sets.)
+    /// </summary>
     private static void Transpose(float* keys, int stride, int rows, int hd, float* transposed)
     {
-        for (int j = 0; j < rows; j++)
+        for (int j0 = 0; j0 < rows; j0 += 16)
         {
-            float* row = keys + (long)j * stride;
-            for (int d = 0; d < hd; d++) transposed[(long)d * rows + j] = row[d];
+            float* block = keys + (long)j0 * stride;
+            for (int d = 0; d < hd; d++)
+            {
+                float* line = transposed + (long)d * rows + j0;
+                for (int i = 0; i < 16; i++) line[i] = block[(long)i * stride + d];
+            }
         }
     }
 

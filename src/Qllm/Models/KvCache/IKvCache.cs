@@ -26,7 +26,8 @@ public interface IKvCache
 /// One layer's keys and values, for every sequence and KV head, both read by row (position-major): writing a
 /// decode step's token then touches a few consecutive cache lines per head, and a decode step's scores read
 /// the keys as one sequential run. (Keys stored transposed cost a cache line per feature per head on every
-/// write, ~0.2 ms of a 110M decode step; the tiled prefill path transposes the keys it reads instead.)
+/// write: RoPE, cache writes and attention of a W4 110M decode step took 0.49 ms a token that way and 0.43 ms by
+/// row, at 128 positions on average. The tiled prefill path transposes the keys it reads instead.)
 /// Every read covers <see cref="PaddedLength"/>(length) positions; those past <c>length</c> must be finite
 /// (zero in a fresh cache), as attention multiplies them by zero weights.
 /// </summary>

@@ -35,11 +35,10 @@ public sealed class KvPrefixCopy(int numKvHeads, int headDim)
                     var keys = from.ReadKeys(s, h, length, _keyScratch, out int keyStride);
                     var values = from.ReadValues(s, h, length, _valueScratch, out int valueStride);
                     for (int j = 0; j < length; j++)
-                        for (int d = 0; d < headDim; d++)
-                        {
-                            _keyRows[j * kvDim + h * headDim + d] = keys[j * keyStride + d];
-                            _valueRows[j * kvDim + h * headDim + d] = values[j * valueStride + d];
-                        }
+                    {
+                        keys.Slice(j * keyStride, headDim).CopyTo(_keyRows.AsSpan(j * kvDim + h * headDim, headDim));
+                        values.Slice(j * valueStride, headDim).CopyTo(_valueRows.AsSpan(j * kvDim + h * headDim, headDim));
+                    }
                 }
                 for (int sequence = 0; sequence < sourceOf.Length; sequence++)
                     if (sourceOf[sequence] == s)

@@ -76,7 +76,7 @@ public static unsafe class CausalAttention
                 fixed (float* k = transposed)
                 {
                     Transpose(keyRows, keyStride, padded, hd, k);
-                    Tiles(k, padded, v, valueStride, q, o, buffers, s, sequence, head, firstTile, tileStep, path);
+                    Tiles(k, padded, v, valueStride, q, o, buffers, s, scale, sequence, head, firstTile, tileStep, path);
                 }
             }
         }
@@ -84,10 +84,9 @@ public static unsafe class CausalAttention
 
     /// <summary>The query tiles firstTile, firstTile + tileStep, … of one head, over its transposed keys kᵀ (stride keyStride).</summary>
     private static void Tiles(float* k, int keyStride, float* v, int valueStride, float* q, float* o, float* buffers, Shape s,
-        int sequence, int head, int firstTile, int tileStep, KernelPath path)
+        float scale, int sequence, int head, int firstTile, int tileStep, KernelPath path)
     {
         int hd = s.HeadDim;
-        float scale = 1f / MathF.Sqrt(hd);
         float* qPack = buffers, acc = qPack + QueryTile * hd, scores = acc + QueryTile * hd,
             max = scores + QueryTile * KeyBlock, sum = max + QueryTile;
         int tiles = (s.SeqLen + QueryTile - 1) / QueryTile;

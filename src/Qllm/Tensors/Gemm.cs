@@ -65,7 +65,7 @@ public static unsafe class Gemm
         }
         batch.Count = ws.Length;
         int panels = batch.FirstPanel[ws.Length];
-        batch.Chunks = Math.Min(panels, Compute.Threads * 4);
+        batch.Chunks = Compute.StreamChunks(panels);
         fixed (float* px = x)
         {
             batch.Input = px;
@@ -82,7 +82,7 @@ public static unsafe class Gemm
     [InlineArray(MaxGemvs)] private struct FourOutputs { private float[]? _first; }
     [InlineArray(MaxGemvs + 1)] private struct FivePanelStarts { private int _first; }
 
-    /// <summary>The panels of up to four matrices as one range, split into chunks over the threads.</summary>
+    /// <summary>The panels of up to four matrices as one range, one contiguous chunk per thread (<see cref="Compute.StreamChunks"/>).</summary>
     private struct GemvBatch : IParallelBody
     {
         public FourMatrices Matrices;
@@ -120,7 +120,7 @@ public static unsafe class Gemm
         public void RunGemv()
         {
             int panels = w.Panels;
-            var body = new GemvChunks { Job = this, Panels = panels, Chunks = Math.Min(panels, Compute.Threads * 4), Rows = m };
+            var body = new GemvChunks { Job = this, Panels = panels, Chunks = Compute.StreamChunks(panels), Rows = m };
             Compute.For(body.Chunks, (long)m * _n * _k >= ParallelThreshold, ref body);
         }
 

@@ -124,7 +124,7 @@ public static unsafe class CausalAttention
         int first = window is int w ? Math.Max(0, position - w + 1) : 0, count = position + 1 - first;
         float* scaled = buffers, scores = buffers + hd;
         TensorPrimitives.Multiply(new ReadOnlySpan<float>(query, hd), scale, new Span<float>(scaled, hd));
-        SingleQueryKernels.Scores(path, scaled, k + (long)first * keyStride, keyStride, hd, count, scores);
+        SingleQueryKernels.Scores(path, scaled, k + (long)first * keyStride, keyStride, hd, count, scores, v + (long)first * valueStride, valueStride);
         var row = new Span<float>(scores, count);
         float max = TensorPrimitives.Max(row);
         TensorPrimitives.Subtract(row, max, row);

@@ -6,7 +6,7 @@ namespace Qllm.Quantization.Packed;
 
 /// <summary>
 /// Decode (rows &lt; 4) over the low-bit panels of up to <see cref="MaxLayers"/> layers that read the same input
-/// (q/k/v, gate/up): their panels form one range that threads split into chunks, so the group forks once. Each
+/// (q/k/v, gate/up): their panels form one range, one contiguous chunk per thread, so the group forks once. Each
 /// panel's codes are streamed once for all rows. Layer i's input rows were gathered into its own column order
 /// (<see cref="LowBitPanels.PaddedColumns"/> apart) with their group sums.
 /// </summary>
@@ -54,7 +54,7 @@ internal unsafe struct LowBitGemv : IParallelBody
     public void Run()
     {
         // Fixed once: Run(chunk) must split panels as the loop was sized, even if the thread count changes meanwhile.
-        _chunks = Math.Min(_firstPanel[_count], Compute.Threads * 4);
+        _chunks = Compute.StreamChunks(_firstPanel[_count]);
         Compute.For(_chunks, _work >= ParallelThreshold, ref this);
     }
 

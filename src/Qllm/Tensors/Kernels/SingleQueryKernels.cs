@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Qllm.Tensors.Kernels;
 
@@ -12,9 +13,14 @@ namespace Qllm.Tensors.Kernels;
 /// </summary>
 internal static unsafe class SingleQueryKernels
 {
-    /// <summary>scores[j] = Σ_d q[d]·K[j, d] for j in [0, count), with K[j, d] at k[j·keyStride + d].</summary>
+    /// <summary>
+    /// scores[j] = Σ_d q[d]·K[j, d] for j in [0, count), with K[j, d] at k[j·keyStride + d]. On the AVX-512 path it
+    /// also asks L2 for the value rows V[j] (at v[j·valueStride]) of the positions it scores, which the weighted sum
+    /// reads next.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores(KernelPath path, float* q, float* k, int keyStride, int headDim, int count, float* scores)
+    public static void Scores(KernelPath path, float* q, float* k, int keyStride, int headDim, int count, float* scores,
+        float* v, int valueStride)
     {
         int j = 0;
         if (path == KernelPath.Avx512 && Vector512.IsHardwareAccelerated && headDim % 16 == 0)
@@ -23,6 +29,20 @@ internal static unsafe class SingleQueryKernels
             for (; j + 4 <= count; j += 4)
             {
                 float* row = k + (long)j * keyStride;
+                // In decode the weights stream evicts the cache between layers, so keys and values come from DRAM,
+                // and demand loads alone keep too few lines in flight (the hardware prefetcher stops at each 4 KB
+                // page). Ask L2 for the keys 16 positions ahead and for these positions' values. Prefetches never
+                // fault, so running past the cache's end is harmless. W4 110M decode, in turns: attention 0.36 →
+                // 0.33 ms a token.
+                for (int t = 0; t < 4; t++)
+                {
+                    byte* ahead = (byte*)(row + (long)(16 + t) * keyStride), values = (byte*)(v + (long)(j + t) * valueStride);
+                    for (int b = 0; b < headDim * sizeof(float); b += 64)
+                    {
+                        Sse.Prefetch2(ahead + b);
+                        Sse.Prefetch2(values + b);
+                    }
+                }
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 for (int d = 0; d < headDim; d += 16)
                 {

@@ -1,6 +1,7 @@
 using Qllm.Common;
 using Qllm.Models.KvCache;
 using Qllm.Models.Layers;
+using Qllm.Tensors;
 
 namespace Qllm.Models;
 
@@ -97,6 +98,7 @@ public abstract class CausalLanguageModel
         if (cache != null && cache.BatchSize < batch)
             throw new ArgumentException($"KV cache holds {cache.BatchSize} sequences, the batch has {batch}.");
 
+        if (start == 0) UseHugePages();
         var scratch = cache is null ? TakeScratchCache(batch, seqLen) : null;
         // Taken out of the field while in use, like the scratch cache: a concurrent caller makes its own.
         var workspace = Interlocked.Exchange(ref _workspace, null) ?? new ForwardWorkspace();
@@ -117,6 +119,23 @@ public abstract class CausalLanguageModel
             _workspace = workspace;
         }
     }
+
+    /// <summary>
+    /// Puts the weights that forward passes stream on 2 MB pages (<see cref="HugePages"/>), once for each set of
+    /// layers: every pass that starts a sequence checks that the layers are those last advised (quantization and
+    /// checkpoints replace them), so no decode step pays for it. Returns the bytes newly advised.
+    /// </summary>
+    public long UseHugePages()
+    {
+        if (!HugePages.Enabled) return 0;
+        var layers = AllLinears().ToArray();
+        var advised = _hugePageLayers;
+        if (advised != null && advised.SequenceEqual(layers, ReferenceEqualityComparer.Instance)) return 0;
+        _hugePageLayers = layers;
+        return HugePages.Advise(layers.SelectMany(layer => layer.PinnedStorage));
+    }
+
+    private ILinear[]? _hugePageLayers;
 
     /// <summary>Logits [rows, vocab] of rows of <see cref="ForwardHidden"/>'s output.</summary>
     public void Logits(ReadOnlySpan<float> headInput, Span<float> logits, int rows) => Head.Forward(headInput, logits, rows);

@@ -25,6 +25,9 @@ public sealed class PackedMatrix
 
     public long StorageBytes => F32 != null ? 4L * F32.Length : 2L * Bf16!.Length;
 
+    /// <summary>The panels' one array (pinned at packing).</summary>
+    public IEnumerable<Array> PinnedStorage => [F32 != null ? F32 : Bf16!];
+
     private PackedMatrix(int rows, int columns, float[]? f32, ushort[]? bf16)
     {
         Rows = rows;

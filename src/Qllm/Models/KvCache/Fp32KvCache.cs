@@ -1,3 +1,5 @@
+using Qllm.Tensors;
+
 namespace Qllm.Models.KvCache;
 
 /// <summary>
@@ -19,6 +21,9 @@ public sealed class Fp32KvCache : IKvCache
         Capacity = capacity;
         _layers = new LayerStorage[numLayers];
         for (int i = 0; i < numLayers; i++) _layers[i] = new LayerStorage(batchSize, capacity, numKvHeads, headDim);
+        // Decode reads the whole cache every token, after the weights' stream has evicted it: 2 MB pages save
+        // its page walks as they do the weights' (W4 110M decode: +1.1% over huge-page weights alone).
+        HugePages.Advise(_layers.SelectMany(layer => layer.PinnedStorage));
     }
 
     public IKvCacheLayer Layer(int index) => _layers[index];
@@ -35,8 +40,11 @@ public sealed class Fp32KvCache : IKvCache
     internal sealed class LayerStorage(int batchSize, int capacity, int numKvHeads, int headDim) : IKvCacheLayer
     {
         private readonly int _paddedCapacity = IKvCacheLayer.PaddedLength(capacity);
-        private readonly float[] _keys = new float[(long)batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)];
-        private readonly float[] _values = new float[(long)batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)];
+        // Pinned, so that their pages can be advised (HugePages needs addresses that never move).
+        private readonly float[] _keys = GC.AllocateArray<float>(checked(batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)), pinned: true);
+        private readonly float[] _values = GC.AllocateArray<float>(checked(batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)), pinned: true);
+
+        public IEnumerable<Array> PinnedStorage => [_keys, _values];
 
         private int Offset(int sequence, int kvHead) => (sequence * numKvHeads + kvHead) * headDim * _paddedCapacity;
 

@@ -21,4 +21,6 @@ public sealed class Bf16Linear(PackedMatrix packed, float[]? bias) : ILinear, IH
         new(PackedMatrix.Pack(dense.Weight, dense.OutFeatures, dense.InFeatures, bf16: true), dense.Bias);
 
     public void Forward(ReadOnlySpan<float> input, Span<float> output, int rows) => Gemm.Multiply(input, rows, Packed, output, Bias);
+
+    public IEnumerable<Array> PinnedStorage => Packed.PinnedStorage;
 }

@@ -47,4 +47,7 @@ public sealed class DenseLinear : ILinear, IHasBias
 
     public void Forward(ReadOnlySpan<float> input, Span<float> output, int rows) =>
         Gemm.Multiply(input, rows, Packed, output, Bias);
+
+    /// <summary>The packed panels the kernels stream (packing them now if no forward has yet).</summary>
+    public IEnumerable<Array> PinnedStorage => Packed.PinnedStorage;
 }

@@ -20,4 +20,10 @@ public interface ILinear
     long ParameterCount { get; }
 
     void Forward(ReadOnlySpan<float> input, Span<float> output, int rows);
+
+    /// <summary>
+    /// The pinned arrays a forward pass streams (packed weights), for <see cref="Tensors.HugePages"/>; none by
+    /// default. Arrays that may move, or that a wrapper only borrows, are not listed.
+    /// </summary>
+    IEnumerable<Array> PinnedStorage => [];
 }

@@ -123,7 +123,8 @@ public abstract class CausalLanguageModel
     /// <summary>
     /// Puts the weights that forward passes stream on 2 MB pages (<see cref="HugePages"/>), once for each set of
     /// layers: every pass that starts a sequence checks that the layers are those last advised (quantization and
-    /// checkpoints replace them), so no decode step pays for it. Returns the bytes newly advised.
+    /// checkpoints replace them), so no decode step pays for it. (A layer repacked in place, as after
+    /// <see cref="DenseLinear.WeightChanged"/>, keeps 4 KB pages until the set changes.) Returns the bytes newly advised.
     /// </summary>
     public long UseHugePages()
     {

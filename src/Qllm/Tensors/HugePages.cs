@@ -56,7 +56,8 @@ public static unsafe class HugePages
 
     /// <summary>
     /// Byte ranges merged where less than 1 MB apart, each cut to the 2 MB pages it holds whole; runs that hold none
-    /// are dropped. (Only whole pages: the bytes around them may belong to anything.)
+    /// are dropped. (A page reaching past a run would hold mostly other memory; the small gaps inside a run do too,
+    /// which is harmless: the advice changes how memory is mapped, never what it holds.)
     /// </summary>
     internal static List<(long First, long Last)> AlignedRuns(IEnumerable<(long Start, long End)> byteRanges)
     {

@@ -18,7 +18,7 @@ namespace Qllm.Tensors;
 /// kernel) leaves everything as it was. <c>QLLM_HUGEPAGES=0</c> turns it off.
 /// </para>
 /// </summary>
-public static unsafe class HugePages
+public static unsafe partial class HugePages
 {
     private const long PageBytes = 2L << 20;
     private const long MergeGapBytes = 1L << 20;
@@ -42,8 +42,8 @@ public static unsafe class HugePages
         {
             try
             {
-                if (madvise((nint)first, (nuint)(last - first), MadviseHugePage) != 0) continue;
-                madvise((nint)first, (nuint)(last - first), MadviseCollapse); // best effort: khugepaged would get there later
+                if (Madvise((nint)first, (nuint)(last - first), MadviseHugePage) != 0) continue;
+                Madvise((nint)first, (nuint)(last - first), MadviseCollapse); // best effort: khugepaged would get there later
                 covered += last - first;
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
@@ -73,6 +73,6 @@ public static unsafe class HugePages
         return runs;
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int madvise(nint address, nuint length, int advice);
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(nint address, nuint length, int advice);
 }

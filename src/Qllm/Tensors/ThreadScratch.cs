@@ -1,16 +1,16 @@
 namespace Qllm.Tensors;
 
 /// <summary>
-/// Per-thread working buffers for kernels that run at every decode step (attention's tiles on the pool's
-/// threads; the packed GEMV's gathered input on the calling thread). ArrayPool would also do, but it trims idle arrays after garbage collections and then allocates
-/// again; these stay for the thread's life, grown to the next power of two when a larger one is asked for.
+/// Per-thread working buffers for kernels that run at every decode step (attention's tiles, the packed GEMV's
+/// prepared input), on the pool's threads and the caller's. ArrayPool would also do, but it trims idle arrays
+/// after garbage collections and then allocates again; these stay for the thread's life, grown to the next power of two when a larger one is asked for.
 /// Each call site uses its own slot, so buffers held at the same time never alias.
 /// </summary>
 internal static class ThreadScratch
 {
     public const int Slots = 5;
 
-    /// <summary>Slots 0–2 and 4 are attention's; this one holds a packed low-bit GEMV's gathered input rows and group sums.</summary>
+    /// <summary>Slots 0–2 and 4 are attention's; this one holds a packed low-bit GEMV's prepared input (<c>PreparedInput</c>).</summary>
     public const int GemvInputSlot = 3;
 
     /// <summary>Attention's keys transposed for the tiled (prefill) path.</summary>

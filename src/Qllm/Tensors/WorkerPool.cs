@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Qllm.Tensors;
 
@@ -11,7 +12,7 @@ namespace Qllm.Tensors;
 /// pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
 /// <para>
 /// The caller never waits for a worker that has not started: once it has run out of indices it closes the loop,
-/// and then waits only for the workers inside it (<see cref="_active"/>). A worker enters by counting itself
+/// and then waits only for the workers inside it (<see cref="Shared.Active"/>). A worker enters by counting itself
 /// active and then checking that its loop is still open, so one that arrives late (still spinning down, or waking
 /// from its event) finds it closed and leaves without touching the caller's state. Waiting for a late worker's
 /// wake-up instead cost up to ~10 µs per loop on a virtual machine.
@@ -21,22 +22,21 @@ internal sealed unsafe class WorkerPool
 {
     private static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs of spinning before sleeping
 
+    /// <summary>
+    /// The fields the caller and the workers share, each group on its own cache lines (<see cref="Shared"/>), in
+    /// native memory aligned to them; the pool lives as long as the process, so it is never freed.
+    /// </summary>
+    private readonly Shared* _shared = (Shared*)NativeMemory.AlignedAlloc((nuint)sizeof(Shared), Shared.Alignment);
     private readonly SemaphoreSlim[] _wake;
     private readonly int[] _sleeping;
     private int _busy; // 0 or 1; not a Monitor, which would let a loop nested on the calling thread re-enter
-    private int _generation;
-    private int _open;   // the generation whose indices workers may still take; 0 once its caller has closed it
-    private int _active; // workers inside a loop
-    private delegate*<void*, int, void> _body;
-    private void* _state;
-    private int _count;
-    private int _next;
     private Exception? _failure;
 
     public int Workers { get; }
 
     public WorkerPool(int workers)
     {
+        *_shared = default;
         Workers = workers;
         _wake = new SemaphoreSlim[workers];
         _sleeping = new int[workers];
@@ -52,63 +52,87 @@ internal sealed unsafe class WorkerPool
     public bool TryRun(int count, delegate*<void*, int, void> body, void* state)
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        var shared = _shared;
         try
         {
-            _body = body;
-            _state = state;
-            _count = count;
-            _next = 0;
-            _failure = null;
-            int generation = _generation == int.MaxValue ? 1 : _generation + 1; // never 0, which means closed
-            Volatile.Write(ref _open, generation);
-            Interlocked.Exchange(ref _generation, generation); // a full fence: publishes the fields above to spinning workers
+            shared->Body = body;
+            shared->State = state;
+            shared->Count = count;
+            shared->Next = 0;
+            if (_failure != null) _failure = null;
+            int generation = shared->Generation == int.MaxValue ? 1 : shared->Generation + 1; // never 0, which means closed
+            Volatile.Write(ref shared->Open, generation);
+            Interlocked.Exchange(ref shared->Generation, generation); // a full fence: publishes the fields above to spinning workers
             for (int w = 0; w < Workers; w++)
-                if (Interlocked.Exchange(ref _sleeping[w], 0) == 1) _wake[w].Release();
+                if (Volatile.Read(ref _sleeping[w]) == 1 && Interlocked.Exchange(ref _sleeping[w], 0) == 1) _wake[w].Release();
             Drain();
-            Interlocked.Exchange(ref _open, 0); // every index is taken: no worker may enter from here on
-            while (Volatile.Read(ref _active) != 0) Thread.SpinWait(4);
+            Interlocked.Exchange(ref shared->Open, 0); // every index is taken: no worker may enter from here on
+            while (Volatile.Read(ref shared->Active) != 0) Thread.SpinWait(4);
             if (_failure != null) throw new AggregateException(_failure);
             return true;
         }
         finally
         {
-            _body = null;
-            _state = null;
+            shared->Body = null;
+            shared->State = null;
             Volatile.Write(ref _busy, 0);
         }
     }
 
     private void WorkerLoop(int index)
     {
+        var shared = _shared;
         int seen = 0;
         while (true)
         {
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-            while (Volatile.Read(ref _generation) == seen && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(16);
-            if (Volatile.Read(ref _generation) == seen)
+            while (Volatile.Read(ref shared->Generation) == seen && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(16);
+            if (Volatile.Read(ref shared->Generation) == seen)
             {
                 // Announce the sleep, then look once more: a loop started in between either sees the flag
                 // (and releases the semaphore) or is seen here.
                 Interlocked.Exchange(ref _sleeping[index], 1); // a full fence: the re-read below must not move before this write
-                if (Volatile.Read(ref _generation) == seen) _wake[index].Wait();
+                if (Volatile.Read(ref shared->Generation) == seen) _wake[index].Wait();
                 else if (Interlocked.Exchange(ref _sleeping[index], 0) == 0) _wake[index].Wait(); // the caller released us: consume it
             }
-            seen = Volatile.Read(ref _generation);
-            Interlocked.Increment(ref _active); // a full fence: the check below reads _open after we count as active
-            if (Volatile.Read(ref _open) == seen) Drain();
-            Interlocked.Decrement(ref _active);
+            seen = Volatile.Read(ref shared->Generation);
+            Interlocked.Increment(ref shared->Active); // a full fence: the check below reads Open after we count as active
+            if (Volatile.Read(ref shared->Open) == seen) Drain();
+            Interlocked.Decrement(ref shared->Active);
         }
     }
 
     private void Drain()
     {
-        var body = _body;
-        void* state = _state;
-        int i;
-        while ((i = Interlocked.Increment(ref _next) - 1) < _count)
+        var shared = _shared;
+        var body = shared->Body;
+        void* state = shared->State;
+        int count = shared->Count, i;
+        while ((i = Interlocked.Increment(ref shared->Next) - 1) < count)
         {
             try { body(state, i); }
             catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
         }
+    }
+
+    /// <summary>
+    /// What the caller publishes for a loop (read by every worker that enters it, so one line brings all of it),
+    /// the index counter (taken by every thread in turn) and the count of workers inside: three groups on lines of
+    /// their own, 128 bytes apart because the adjacent-line prefetcher moves lines in pairs. Sharing one line, as
+    /// the class's own fields did, made every write of the caller's and every index taken steal the line from a
+    /// worker spinning on the generation, one cross-core transfer each.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 3 * Alignment)]
+    private struct Shared
+    {
+        public const int Alignment = 128;
+
+        [FieldOffset(0)] public int Generation;
+        [FieldOffset(4)] public int Open; // the generation whose indices workers may still take; 0 once its caller has closed it
+        [FieldOffset(8)] public int Count;
+        [FieldOffset(16)] public delegate*<void*, int, void> Body;
+        [FieldOffset(24)] public void* State;
+        [FieldOffset(Alignment)] public int Next;
+        [FieldOffset(2 * Alignment)] public int Active; // workers inside a loop
     }
 }

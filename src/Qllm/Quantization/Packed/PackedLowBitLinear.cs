@@ -87,60 +87,18 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
 
     private static float[]? Output(ReadOnlySpan<float[]> outputs, int i) => i < outputs.Length ? outputs[i] : null;
 
-    /// <summary>
-    /// Gathers each layer's input rows into its column order (with group sums), and for the VNNI 4-bit kernel splits
-    /// them into int8 slices, then one batched GEMV. A layer whose layout equals the previous one's (q/k/v, gate/up
-    /// without act-order) reuses that input instead of gathering it again.
-    /// </summary>
+    /// <summary>One batched GEMV over the layers' panels; each thread prepares the inputs its panels read (<see cref="LowBitGemv"/>).</summary>
     private static unsafe void DecodeBatch(ReadOnlySpan<PackedLowBitLinear> layers, ReadOnlySpan<float> input, ReadOnlySpan<nint> outputs, int rows)
     {
-        var path = KernelSelector.Current;
-        int length = 0;
-        for (int i = 0; i < layers.Length; i++)
-            if (i == 0 || !layers[i]._panels.SharesInputLayout(layers[i - 1]._panels)) length += InputFloats(layers[i]._panels, rows, path);
-        // The caller's thread keeps these while the GEMV's chunks run (workers only read them): a per-thread buffer,
-        // not ArrayPool, which trims idle arrays after garbage collections and would allocate mid-generation.
-        float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, length);
-        var gemv = new LowBitGemv(rows, path);
-        fixed (float* scratchBase = scratch)
+        var gemv = new LowBitGemv(rows, KernelSelector.Current);
+        fixed (float* x = input)
         {
-            float* next = scratchBase, x = null, sums = null, sigmas = null;
-            sbyte* slices = null;
-            for (int i = 0; i < layers.Length; i++)
-            {
-                var w = layers[i]._panels;
-                if (i == 0 || !w.SharesInputLayout(layers[i - 1]._panels))
-                {
-                    int k = w.Columns, padded = w.PaddedColumns, groups = w.Groups;
-                    x = next;
-                    sums = x + rows * padded;
-                    next = sums + rows * groups;
-                    for (int r = 0; r < rows; r++)
-                        LowBitGather.Row(w, input.Slice(r * k, k), new Span<float>(x + r * padded, padded), new Span<float>(sums + r * groups, groups));
-                    sigmas = null;
-                    slices = null;
-                    if (LowBitGemv.UsesVnni(w, rows, path))
-                    {
-                        sigmas = next;
-                        slices = (sbyte*)(next + 3 * groups);
-                        fixed (int* groupBlocks = w.GroupBlocks) LowBit4VnniKernels.Slice(x, groupBlocks, groups, slices, sigmas);
-                        next += SliceFloats(w);
-                    }
-                }
-                gemv.Add(w, x, sums, (float*)outputs[i], slices, sigmas);
-            }
+            for (int i = 0; i < layers.Length; i++) gemv.Add(layers[i]._panels, x, (float*)outputs[i]);
             gemv.Run();
         }
         for (int i = 0; i < layers.Length; i++)
             layers[i].AddBias(new Span<float>((float*)outputs[i], rows * layers[i].OutFeatures), rows);
     }
-
-    /// <summary>Scratch floats of one layer's gathered input: the rows in its column order, their group sums, and the VNNI slices.</summary>
-    private static int InputFloats(LowBitPanels w, int rows, KernelPath path) =>
-        rows * (w.PaddedColumns + w.Groups) + (LowBitGemv.UsesVnni(w, rows, path) ? SliceFloats(w) : 0);
-
-    /// <summary>Floats of scratch that one row's VNNI slices take: 3 σ's per group, then the slice bytes.</summary>
-    private static int SliceFloats(LowBitPanels w) => 3 * w.Groups + (LowBit4VnniKernels.SliceBytes(w.Blocks) + 3) / 4;
 
     private void AddBias(Span<float> output, int rows)
     {

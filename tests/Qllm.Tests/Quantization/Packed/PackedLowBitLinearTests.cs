@@ -172,10 +172,12 @@ public class PackedLowBitLinearTests
     {
         // q/k/v-like layers of different widths, bits, groups, biases and column orders, large enough for the
         // parallel loop: one batched GEMV over their panels must give exactly what each layer's own GEMV gives.
+        // The two 3-bit layers share one input layout, so each thread prepares their input once for both.
         PackedLowBitLinear[] layers =
         [
             new(LowBitWeights.Make(300, In, new QuantSpec(4, false, 128), actOrder: true), DeterministicWeights.Generate("b0", 300, 1f)),
             new(LowBitWeights.Make(70, In, new QuantSpec(3, true, -1), actOrder: false), null),
+            new(LowBitWeights.Make(45, In, new QuantSpec(3, false, -1), actOrder: false), null),
             new(LowBitWeights.Make(129, In, new QuantSpec(8, false, 32), actOrder: true), null),
         ];
         var previous = KernelSelector.Force(path);

@@ -17,7 +17,7 @@ namespace Qllm.Tensors.Kernels;
 /// <item>each slice holds 8 signed bytes a block: the activations of k-steps 0, 2, 4, 6, then 1, 3, 5, 7; each half
 /// is broadcast from memory ({1to16}) straight into a vpdpbusd;</item>
 /// <item>12 accumulators zmm16–27 (slice × parity × half) keep every vpdpbusd chain one deep per block;</item>
-/// <item>the codes 16 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless).</item>
+/// <item>the codes 32 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless).</item>
 /// </list>
 /// At a group's end each half's term is y += scale ⊙ (σ₁·S₁ + σ₂·S₂ + σ₃·S₃ − zero·Σx), the Sᵢ the slices' integer
 /// sums converted to float, in the order of the managed fp32 epilogue it replaces; an empty group (a g_idx may
@@ -30,7 +30,12 @@ internal static class LowBit4VnniEmitter
     /// <summary>Bytes per block in each slice: 2 parities × 4 k-steps.</summary>
     public const int SliceBytesPerBlock = 8;
 
-    private const int PrefetchBytes = 16384;
+    /// <summary>
+    /// How far ahead the codes are prefetched. A decode step's chunks are short streams (0.1–0.8 MB a thread), so
+    /// the lead must cover DRAM latency from the first block. W4 110M decode, in turns in one process: 32 KB ran
+    /// 1.6% and 1.9% faster than 16 KB (medians of 15 and 14 rounds), 64 KB 2% slower.
+    /// </summary>
+    private const int PrefetchBytes = 32768;
 
     private const int Rax = EvexEncoder.Rax, Rcx = EvexEncoder.Rcx, Rdx = EvexEncoder.Rdx, Rbx = EvexEncoder.Rbx, Rsi = EvexEncoder.Rsi,
         R8 = EvexEncoder.R8, R9 = EvexEncoder.R9, R10 = EvexEncoder.R10, R11 = EvexEncoder.R11, R13 = EvexEncoder.R13, R14 = EvexEncoder.R14;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Qllm.Tensors;
 using Qllm.Tensors.Kernels;
 
@@ -71,6 +72,7 @@ internal unsafe struct LowBitGemv : IParallelBody
         var (first, last) = Compute.Share(_firstPanel[_count], chunk, _chunks);
         // Per thread, and only this thread's: see the type's remarks.
         float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, _inputFloats);
+        if (first < last) PrefetchStart(first);
         fixed (float* buffer = scratch)
         {
             var input = default(PreparedInput);
@@ -87,6 +89,25 @@ internal unsafe struct LowBitGemv : IParallelBody
                 Panel(w, input, (float*)_outputs[layer], global - _firstPanel[layer]);
             }
         }
+    }
+
+    /// <summary>
+    /// Starts the chunk's stream of codes while the thread prepares its input: the kernels prefetch a fixed distance
+    /// ahead of the block they read, so a chunk's first blocks would otherwise wait for DRAM, once per chunk and
+    /// ~50 chunks a token. W4 110M decode, in turns in one process: 8 and 16 KB here ran 4% faster than none, 32 KB
+    /// only 2% (its misses delay the preparation's own reads).
+    /// </summary>
+    private readonly void PrefetchStart(int firstPanel)
+    {
+        const int bytes = 16384, line = 64;
+        if (!Sse.IsSupported) return;
+        int layer = 0;
+        while (firstPanel >= _firstPanel[layer + 1]) layer++;
+        var w = _layers[layer]!;
+        long panelBytes = 4L * w.Blocks * LowBitPanels.Width, start = (firstPanel - _firstPanel[layer]) * panelBytes;
+        long end = Math.Min(start + bytes, (_firstPanel[layer + 1] - _firstPanel[layer]) * panelBytes);
+        fixed (uint* codes = w.Codes)
+            for (long at = start; at < end; at += line) Sse.Prefetch1((byte*)codes + at);
     }
 
     /// <summary>Whether a layer's single-row GEMV takes <see cref="LowBit4VnniKernels"/> (4-bit codes, AVX-512 with VNNI).</summary>

@@ -17,7 +17,8 @@ namespace Qllm.Tensors.Kernels;
 /// <item>each slice holds 8 signed bytes a block: the activations of k-steps 0, 2, 4, 6, then 1, 3, 5, 7; each half
 /// is broadcast from memory ({1to16}) straight into a vpdpbusd;</item>
 /// <item>12 accumulators zmm16–27 (slice × parity × half) keep every vpdpbusd chain one deep per block;</item>
-/// <item>the codes 32 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless).</item>
+/// <item>the codes 32 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless);
+/// a second function, for the end of a thread's chunk, does not prefetch.</item>
 /// </list>
 /// At a group's end each half's term is y += scale ⊙ (σ₁·S₁ + σ₂·S₂ + σ₃·S₃ − zero·Σx), the Sᵢ the slices' integer
 /// sums converted to float, in the order of the managed fp32 epilogue it replaces; an empty group (a g_idx may
@@ -31,11 +32,10 @@ internal static class LowBit4VnniEmitter
     public const int SliceBytesPerBlock = 8;
 
     /// <summary>
-    /// How far ahead the codes are prefetched. A decode step's chunks are short streams (0.1–0.8 MB a thread), so
-    /// the lead must cover DRAM latency from the first block. W4 110M decode, in turns in one process: 32 KB ran
-    /// 1.6% and 1.9% faster than 16 KB (medians of 15 and 14 rounds), 64 KB 2% slower.
+    /// How far ahead the codes are prefetched (see the block loop). W4 110M decode, in turns in one process: 32 KB
+    /// ran 1.6% and 1.9% faster than 16 KB (medians of 15 and 14 rounds), 64 KB 2% slower.
     /// </summary>
-    private const int PrefetchBytes = 32768;
+    public const int PrefetchBytes = 32768;
 
     private const int Rax = EvexEncoder.Rax, Rcx = EvexEncoder.Rcx, Rdx = EvexEncoder.Rdx, Rbx = EvexEncoder.Rbx, Rsi = EvexEncoder.Rsi,
         R8 = EvexEncoder.R8, R9 = EvexEncoder.R9, R10 = EvexEncoder.R10, R11 = EvexEncoder.R11, R13 = EvexEncoder.R13, R14 = EvexEncoder.R14;
@@ -43,7 +43,8 @@ internal static class LowBit4VnniEmitter
 
     private const int Mask = 31, Y0 = 6, Y1 = 7;
 
-    public static byte[] Emit()
+    /// <param name="prefetch">Whether each block asks for the codes <see cref="PrefetchBytes"/> ahead (see the remarks).</param>
+    public static byte[] Emit(bool prefetch)
     {
         const int map0F = EvexEncoder.Map0F, map0F38 = EvexEncoder.Map0F38, pp66 = EvexEncoder.Pp66, ppF3 = EvexEncoder.PpF3, ppNone = 0;
         var code = new EvexEncoder();
@@ -75,9 +76,13 @@ internal static class LowBit4VnniEmitter
         // ask for the codes 128 blocks ahead, into L2. All 84 linears of the 110M shape in turns (24 rounds, one
         // process): 2 KB ahead into L1 took a median 1.72 ms a pass, none 1.83, 8 KB into L2 (t1 or t2) 1.60.
         // Inside the W4 decode step with one chunk per thread, in turns (8 rounds each, memory at ~50 GB/s), the
-        // linears took 0.99 ms a token at 8 KB ahead, 0.95 at 16 KB, 0.97 at 32 KB and 1.04 at 64 KB.
-        code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes);      // prefetcht2 [rsi + PrefetchBytes]
-        code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes + 64); // prefetcht2 [rsi + PrefetchBytes + 64]
+        // linears took 0.99 ms a token at 8 KB ahead, 0.95 at 16 KB, 0.97 at 32 KB and 1.04 at 64 KB. Since each
+        // thread prepares its own input and starts its chunk's stream itself (LowBitGemv), 32 KB has run ~2% faster.
+        if (prefetch)
+        {
+            code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes);      // prefetcht2 [rsi + PrefetchBytes]
+            code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes + 64); // prefetcht2 [rsi + PrefetchBytes + 64]
+        }
         code.RegMem(map0F, ppF3, 0x6F, reg: 0, vvvv: 0, memoryBase: Rsi, displacement: 0, n: 64);  // vmovdqu32 zmm0, [rsi]
         code.RegMem(map0F, ppF3, 0x6F, reg: 1, vvvv: 0, memoryBase: Rsi, displacement: 64, n: 64); // vmovdqu32 zmm1, [rsi + 64]
         for (int half = 0; half < 2; half++)

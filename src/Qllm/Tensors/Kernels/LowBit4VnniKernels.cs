@@ -19,10 +19,10 @@ namespace Qllm.Tensors.Kernels;
 /// </remarks>
 internal static unsafe class LowBit4VnniKernels
 {
-    private static readonly nint Panel = Create();
+    private static readonly nint Panel = Create(prefetch: true), PanelNoPrefetch = Create(prefetch: false);
 
     /// <summary>True where the CPU has AVX-512 VNNI and the code could be made executable.</summary>
-    public static bool IsAvailable => Panel != 0;
+    public static bool IsAvailable => Panel != 0 && PanelNoPrefetch != 0;
 
     /// <summary>Bytes of the three slices of <paramref name="blocks"/> blocks (8 k-steps each) of gathered activations.</summary>
     public static int SliceBytes(int blocks) => 3 * blocks * LowBit4VnniEmitter.SliceBytesPerBlock;
@@ -90,7 +90,8 @@ internal static unsafe class LowBit4VnniKernels
     /// y[32] = Σ_g scale_g ⊙ (Σ_{k∈g} x_k · code_k − zero_g · Σ_{k∈g} x_k) for one panel and one row, as
     /// <c>LowBitKernel.Gemv32</c>, from the row's slices (<see cref="Slice"/>) and its fp32 group sums.
     /// </summary>
-    public static void Gemv32(sbyte* slices, float* sigmas, float* groupSums, uint* codes, int* groupBlocks, int groups, float* scales, float* zeros, float* y)
+    public static void Gemv32(sbyte* slices, float* sigmas, float* groupSums, uint* codes, int* groupBlocks, int groups, float* scales, float* zeros, float* y,
+        bool prefetch = true)
     {
         if (groups == 0)
         {
@@ -112,12 +113,12 @@ internal static unsafe class LowBit4VnniKernels
             Zeros = zeros,
             Y = y,
         };
-        ((delegate* unmanaged[SuppressGCTransition]<PanelArguments*, void>)Panel)(&arguments);
+        ((delegate* unmanaged[SuppressGCTransition]<PanelArguments*, void>)(prefetch ? Panel : PanelNoPrefetch))(&arguments);
     }
 
-    private static nint Create()
+    private static nint Create(bool prefetch)
     {
         if (!KernelSelector.HasAvx512Vnni) return 0;
-        return (nint)ExecutableMemory.TryCreate(LowBit4VnniEmitter.Emit());
+        return (nint)ExecutableMemory.TryCreate(LowBit4VnniEmitter.Emit(prefetch));
     }
 }

@@ -7,8 +7,8 @@ namespace Qllm.Tensors;
 /// A fork-join pool for the kernels' short parallel loops. A decode step runs ~100 of them, each only tens of
 /// microseconds long, so Parallel.For's scheduling and a sleeping thread's wake-up would cost a noticeable share.
 /// Here the workers are dedicated threads that spin on a generation counter for a while after each loop (the
-/// next one usually follows within microseconds) and only then sleep on an event; the caller works too, and
-/// indices are handed out with one atomic increment each. One loop runs at a time: a caller that finds the
+/// next one usually follows within microseconds) and only then sleep on an event; the caller works too, starting
+/// with index 0, and the other indices are handed out with one atomic increment each. One loop runs at a time: a caller that finds the
 /// pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
 /// <para>
 /// The caller never waits for a worker that has not started: once it has run out of indices it closes the loop,
@@ -58,13 +58,22 @@ internal sealed unsafe class WorkerPool
             shared->Body = body;
             shared->State = state;
             shared->Count = count;
-            shared->Next = 0;
+            shared->Next = 1; // index 0 is the caller's, taken without an atomic (see below)
             if (_failure != null) _failure = null;
             int generation = shared->Generation == int.MaxValue ? 1 : shared->Generation + 1; // never 0, which means closed
+            // Published with plain (release) stores, not a locked exchange: x86 keeps stores in order, and a locked
+            // instruction would wait here until the other core gave up the line it is spinning on, a cross-core
+            // round trip. So would a first atomic increment of Next, on the line a worker took last. With index 0
+            // reserved and no fence before it, the caller starts working at once and pays for those transfers, if
+            // at all, at the end of its index. W4 110M decode ran a median 3.9% faster (22 rounds in turns).
             Volatile.Write(ref shared->Open, generation);
-            Interlocked.Exchange(ref shared->Generation, generation); // a full fence: publishes the fields above to spinning workers
+            Volatile.Write(ref shared->Generation, generation);
+            // Without a fence this read may miss a worker that is just falling asleep (Dekker's case: each side
+            // writes, then reads the other's flag). That worker then sleeps through this loop, which the caller
+            // finishes alone, and the next loop sees its flag and wakes it.
             for (int w = 0; w < Workers; w++)
                 if (Volatile.Read(ref _sleeping[w]) == 1 && Interlocked.Exchange(ref _sleeping[w], 0) == 1) _wake[w].Release();
+            if (count > 0) Run(body, state, 0);
             Drain();
             Interlocked.Exchange(ref shared->Open, 0); // every index is taken: no worker may enter from here on
             while (Volatile.Read(ref shared->Active) != 0) Thread.SpinWait(1);
@@ -73,8 +82,8 @@ internal sealed unsafe class WorkerPool
         }
         finally
         {
-            shared->Body = null;
-            shared->State = null;
+            // Body and State stay as they are: a worker reads them only inside an open loop, and clearing them
+            // would take the line from a worker spinning on it once more per loop.
             Volatile.Write(ref _busy, 0);
         }
     }
@@ -112,11 +121,13 @@ internal sealed unsafe class WorkerPool
         var body = shared->Body;
         void* state = shared->State;
         int count = shared->Count, i;
-        while ((i = Interlocked.Increment(ref shared->Next) - 1) < count)
-        {
-            try { body(state, i); }
-            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-        }
+        while ((i = Interlocked.Increment(ref shared->Next) - 1) < count) Run(body, state, i);
+    }
+
+    private void Run(delegate*<void*, int, void> body, void* state, int index)
+    {
+        try { body(state, index); }
+        catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
     }
 
     /// <summary>

@@ -109,7 +109,12 @@ public abstract class CausalLanguageModel
             var hidden = workspace.Get(ForwardWorkspace.HiddenSlot, length).AsSpan(0, length);
             Embed(tokens, batch, seqLen, start, hidden);
             var blocks = Blocks;
-            for (int i = 0; i < blocks.Count; i++) blocks[i].Forward(hidden, context); // not foreach: an interface enumerator is an allocation
+            bool decode = Gemm.IsGemv(batch * seqLen);
+            for (int i = 0; i < blocks.Count; i++) // not foreach: an interface enumerator is an allocation
+            {
+                if (decode) WarmMetadata(blocks[i]);
+                blocks[i].Forward(hidden, context);
+            }
             cache?.Advance(seqLen);
             if (scratch != null) _scratchCache = scratch;
             Finish(hidden, output, batch * seqLen);
@@ -137,6 +142,18 @@ public abstract class CausalLanguageModel
     }
 
     private ILinear[]? _hugePageLayers;
+
+    /// <summary>
+    /// <see cref="ILinear.WarmMetadata"/> for a block's layers, just before it runs a decode step: its layers'
+    /// tables and headers were evicted by the earlier blocks' weights, and read now their misses overlap instead of
+    /// stalling each layer's GEMV in turn. W4 110M decode ran a median 2.8% faster, fp32 the same (15 rounds in turns
+    /// in one process).
+    /// </summary>
+    private static void WarmMetadata(IDecoderBlock block)
+    {
+        var linears = block.Linears;
+        for (int i = 0; i < linears.Count; i++) linears[i].Layer.WarmMetadata();
+    }
 
     /// <summary>Logits [rows, vocab] of rows of <see cref="ForwardHidden"/>'s output.</summary>
     public void Logits(ReadOnlySpan<float> headInput, Span<float> logits, int rows) => Head.Forward(headInput, logits, rows);

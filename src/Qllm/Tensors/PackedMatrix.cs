@@ -25,6 +25,12 @@ public sealed class PackedMatrix
 
     public long StorageBytes => F32 != null ? 4L * F32.Length : 2L * Bf16!.Length;
 
+    /// <summary>Reads the fields and the panel array's header, for <c>ILinear.WarmMetadata</c>; the sum only keeps the reads.</summary>
+    public int WarmMetadata() => Rows + (F32?.Length ?? Bf16!.Length);
+
+    /// <summary>Where layers leave their <see cref="WarmMetadata"/> sums, so that the JIT keeps the reads.</summary>
+    internal static int Warmed;
+
     /// <summary>The panels' one array (pinned at packing).</summary>
     public IEnumerable<Array> PinnedStorage => [F32 != null ? F32 : Bf16!];
 

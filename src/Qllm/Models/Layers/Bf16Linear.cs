@@ -23,4 +23,6 @@ public sealed class Bf16Linear(PackedMatrix packed, float[]? bias) : ILinear, IH
     public void Forward(ReadOnlySpan<float> input, Span<float> output, int rows) => Gemm.Multiply(input, rows, Packed, output, Bias);
 
     public IEnumerable<Array> PinnedStorage => Packed.PinnedStorage;
+
+    public void WarmMetadata() => PackedMatrix.Warmed = Packed.WarmMetadata() + (Bias?.Length ?? 0);
 }

@@ -48,6 +48,11 @@ public sealed class DenseLinear : ILinear, IHasBias
     public void Forward(ReadOnlySpan<float> input, Span<float> output, int rows) =>
         Gemm.Multiply(input, rows, Packed, output, Bias);
 
+    public void WarmMetadata()
+    {
+        if (Volatile.Read(ref _packed) is { } packed) PackedMatrix.Warmed = packed.WarmMetadata() + (Bias?.Length ?? 0);
+    }
+
     /// <summary>The packed panels the kernels stream (packing them now if no forward has yet).</summary>
     public IEnumerable<Array> PinnedStorage => Packed.PinnedStorage;
 }

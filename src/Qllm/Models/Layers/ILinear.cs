@@ -26,4 +26,12 @@ public interface ILinear
     /// default. Arrays that may move, or that a wrapper only borrows, are not listed.
     /// </summary>
     IEnumerable<Array> PinnedStorage => [];
+
+    /// <summary>
+    /// Reads the small objects a decode forward reads before the weights themselves (the layer's fields, its index
+    /// tables, its arrays' headers). By a block's turn in a decode step, the earlier blocks' weights have pushed them
+    /// out of every cache, and the forward pass would meet them one dependent miss after another; the model calls
+    /// this for all of a block's layers first, so their misses overlap. Nothing by default.
+    /// </summary>
+    void WarmMetadata() { }
 }

@@ -63,6 +63,13 @@ internal sealed class LowBitPanels
         4L * (Codes.Length + Scales.Length + Zeros.Length + GroupBlocks.Length + GroupColumns.Length + (Order?.Length ?? 0) + (SourceColumns?.Length ?? 0));
 
     /// <summary>
+    /// Reads the fields and tables a decode GEMV reads before the codes (see <see cref="Models.Layers.ILinear.WarmMetadata"/>);
+    /// the result only keeps the reads from being optimized away.
+    /// </summary>
+    public int WarmMetadata() =>
+        Rows + GroupBlocks[0] + GroupColumns[0] + (Order?[0] ?? 0) + Codes.Length + Scales.Length + Zeros.Length;
+
+    /// <summary>
     /// True when a GEMV input gathered (and sliced) for this layout serves <paramref name="other"/> too: the same bits,
     /// columns and groups, in input order. q/k/v, and gate/up, of a model quantized without act-order share one.
     /// </summary>

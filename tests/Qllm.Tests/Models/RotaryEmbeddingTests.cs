@@ -1,6 +1,7 @@
 using Qllm.Models;
 using Qllm.Models.Layers;
 using Qllm.Models.Llama;
+using Qllm.Tests.Support;
 using Xunit;
 
 namespace Qllm.Tests.Models;
@@ -18,6 +19,32 @@ public class RotaryEmbeddingTests
         Assert.Equal(Math.Sin(3), row[2], 5);
         Assert.Equal(Math.Cos(0.03), row[1], 5);
         Assert.Equal(Math.Sin(0.03), row[3], 5);
+    }
+
+    [Theory]
+    [InlineData(64)]  // 32 pairs: four 8-wide steps
+    [InlineData(80)]  // 40 pairs: five
+    [InlineData(84)]  // 42 pairs: five, then two one at a time
+    [InlineData(6)]   // 3 pairs: one at a time only
+    public void RotatesEveryHeadAsTheScalarFormulaToTheBit(int headDim)
+    {
+        const int heads = 3, position = 37;
+        var rope = new RotaryEmbedding(headDim, 64, 10000, null);
+        int half = headDim / 2;
+        // The rotation of (1, 0) is (cos, sin) exactly (1·c − 0·s = c), which gives the tables the formula uses.
+        var basis = new float[headDim];
+        basis.AsSpan(0, half).Fill(1f);
+        rope.Apply(basis, 1, position);
+        float[] row = DeterministicWeights.Generate($"rope{headDim}", heads * headDim, 3f), expected = (float[])row.Clone();
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < half; i++)
+            {
+                float a = row[h * headDim + i], b = row[h * headDim + i + half], c = basis[i], n = basis[i + half];
+                expected[h * headDim + i] = a * c - b * n;
+                expected[h * headDim + i + half] = b * c + a * n;
+            }
+        rope.Apply(row, heads, position);
+        Assert.Equal(expected, row);
     }
 
     [Fact]

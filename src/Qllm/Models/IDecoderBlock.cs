@@ -19,6 +19,13 @@ public interface IDecoderBlock
     /// </summary>
     IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
 
+    /// <summary>
+    /// Reads the block's small parameters (its norms' weights), see <see cref="Tensors.CacheWarming"/>: the model
+    /// calls this, with its layers' <see cref="ILinear.WarmMetadata"/>, before the block runs a decode step.
+    /// Nothing by default.
+    /// </summary>
+    void WarmSmallParameters() { }
+
     /// <summary>hidden [ctx.Rows, hidden_size] is the residual stream, updated in place.</summary>
     void Forward(Span<float> hidden, ForwardContext context);
 }

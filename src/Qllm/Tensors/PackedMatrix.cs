@@ -28,9 +28,6 @@ public sealed class PackedMatrix
     /// <summary>Reads the fields and the panel array's header, for <c>ILinear.WarmMetadata</c>; the sum only keeps the reads.</summary>
     public int WarmMetadata() => Rows + (F32?.Length ?? Bf16!.Length);
 
-    /// <summary>Where layers leave their <see cref="WarmMetadata"/> sums, so that the JIT keeps the reads.</summary>
-    internal static int Warmed;
-
     /// <summary>The panels' one array (pinned at packing).</summary>
     public IEnumerable<Array> PinnedStorage => [F32 != null ? F32 : Bf16!];
 

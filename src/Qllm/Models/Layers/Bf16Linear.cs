@@ -24,5 +24,5 @@ public sealed class Bf16Linear(PackedMatrix packed, float[]? bias) : ILinear, IH
 
     public IEnumerable<Array> PinnedStorage => Packed.PinnedStorage;
 
-    public void WarmMetadata() => PackedMatrix.Warmed = Packed.WarmMetadata() + (Bias?.Length ?? 0);
+    public void WarmMetadata() => CacheWarming.Keep(Packed.WarmMetadata() + (Bias?.Length ?? 0));
 }

@@ -50,7 +50,7 @@ public sealed class DenseLinear : ILinear, IHasBias
 
     public void WarmMetadata()
     {
-        if (Volatile.Read(ref _packed) is { } packed) PackedMatrix.Warmed = packed.WarmMetadata() + (Bias?.Length ?? 0);
+        if (Volatile.Read(ref _packed) is { } packed) CacheWarming.Keep(packed.WarmMetadata() + (Bias?.Length ?? 0));
     }
 
     /// <summary>The packed panels the kernels stream (packing them now if no forward has yet).</summary>

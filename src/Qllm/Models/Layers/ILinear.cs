@@ -29,9 +29,8 @@ public interface ILinear
 
     /// <summary>
     /// Reads the small objects a decode forward reads before the weights themselves (the layer's fields, its index
-    /// tables, its arrays' headers). By a block's turn in a decode step, the earlier blocks' weights have pushed them
-    /// out of every cache, and the forward pass would meet them one dependent miss after another; the model calls
-    /// this for all of a block's layers first, so their misses overlap. Nothing by default.
+    /// tables, its arrays' headers), see <see cref="Tensors.CacheWarming"/>: the model calls this for all of a
+    /// block's layers before the block runs, so that their misses overlap. Nothing by default.
     /// </summary>
     void WarmMetadata() { }
 }

@@ -56,6 +56,12 @@ public sealed class LlamaBlock : IDecoderBlock, INormFedBlock
         _gateUp = new LinearGroup(GateProj, UpProj);
     }
 
+    public void WarmSmallParameters()
+    {
+        CacheWarming.Touch(InputNorm.Weight);
+        CacheWarming.Touch(PostAttentionNorm.Weight);
+    }
+
     public void Forward(Span<float> hidden, ForwardContext context)
     {
         var c = _config;

@@ -49,6 +49,14 @@ public sealed class OptBlock : IDecoderBlock, INormFedBlock
             : [];
     }
 
+    public void WarmSmallParameters()
+    {
+        CacheWarming.Touch(SelfAttentionNorm.Weight);
+        CacheWarming.Touch(SelfAttentionNorm.Bias);
+        CacheWarming.Touch(FinalNorm.Weight);
+        CacheWarming.Touch(FinalNorm.Bias);
+    }
+
     public void Forward(Span<float> hidden, ForwardContext context)
     {
         var c = _config;

@@ -45,7 +45,7 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
     /// <summary>Codes, scales and zeros: what a decode step streams.</summary>
     public IEnumerable<Array> PinnedStorage => [_panels.Codes, _panels.Scales, _panels.Zeros];
 
-    public void WarmMetadata() => PackedMatrix.Warmed = _panels.WarmMetadata() + (Bias?.Length ?? 0);
+    public void WarmMetadata() => CacheWarming.Keep(_panels.WarmMetadata() + (Bias?.Length ?? 0));
 
     /// <summary>The weight in <see cref="QuantizedWeight"/>'s layout (codes, scales, zeros, g_idx), exactly as given: for checkpoints.</summary>
     public QuantizedWeight ToQuantizedWeight() => _panels.ToQuantizedWeight();

@@ -79,4 +79,20 @@ public class CausalAttentionTests
         for (int i = 0; i < output.Length; i++)
             Assert.True(Math.Abs(output[i] - expected[i]) <= 1e-5 * (1 + Math.Abs(expected[i])), $"{path} element {i}: {output[i]} vs {expected[i]}");
     }
+
+    [Fact]
+    public void PrefetchingAHeadStaysInsideItAndChangesNothing()
+    {
+        // Decode attention asks the cache for each head's first lines (a hint): for the last head of the last
+        // sequence at full capacity, and for a head holding a single position, it must stay in the arrays.
+        const int batch = 2, kvHeads = 3, hd = 8, capacity = 5;
+        var cache = new Fp32KvCache(1, batch, capacity, kvHeads, hd);
+        float[] k = DeterministicWeights.Generate("prefetch.k", capacity * kvHeads * hd, 1f), v = DeterministicWeights.Generate("prefetch.v", capacity * kvHeads * hd, 1f);
+        for (int b = 0; b < batch; b++) cache.Layer(0).Write(b, 0, capacity, k, v);
+        var before = cache.Layer(0).ReadKeys(batch - 1, kvHeads - 1, capacity, default, out _).ToArray();
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < kvHeads; h++)
+                foreach (int length in new[] { 1, capacity }) cache.Layer(0).PrefetchStart(b, h, length);
+        Assert.Equal(before, cache.Layer(0).ReadKeys(batch - 1, kvHeads - 1, capacity, default, out _).ToArray());
+    }
 }

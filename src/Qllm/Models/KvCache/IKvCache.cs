@@ -45,6 +45,12 @@ public interface IKvCacheLayer
     /// <summary>Values by position, as <see cref="ReadKeys"/>: element (j, d) at j·stride + d.</summary>
     ReadOnlySpan<float> ReadValues(int sequence, int kvHead, int length, Span<float> scratch, out int stride);
 
+    /// <summary>
+    /// A hint before decode attention reads a head: start fetching the first of its keys and values, so that the
+    /// heads a thread reads in turn do not each begin by waiting on memory. Nothing by default.
+    /// </summary>
+    void PrefetchStart(int sequence, int kvHead, int length) { }
+
     /// <summary>Attention reads keys in blocks of 32 positions: lengths are rounded up to that.</summary>
     public static int PaddedLength(int length) => (length + 31) / 32 * 32;
 }

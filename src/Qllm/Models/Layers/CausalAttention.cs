@@ -61,6 +61,10 @@ public static unsafe class CausalAttention
         public void Run(int chunk)
         {
             var (first, last) = Compute.Share(shape.Batch * shape.NumHeads, chunk, chunks);
+            // Every stream of the range starts at once; then each head's own reads find theirs under way.
+            int group = shape.NumHeads / shape.NumKvHeads, total = shape.StartPosition + shape.SeqLen;
+            for (int head = first; head < last; head++)
+                if (head == first || head % group == 0) cache.PrefetchStart(head / shape.NumHeads, head % shape.NumHeads / group, total);
             for (int head = first; head < last; head++)
                 HeadTiles(queries, cache, shape, output, head / shape.NumHeads, head % shape.NumHeads, 0, 1, path);
         }

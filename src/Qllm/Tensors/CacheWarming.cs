@@ -2,7 +2,7 @@ namespace Qllm.Tensors;
 
 /// <summary>
 /// Reads that only bring data into the cache before a decode block needs it (<c>ILinear.WarmMetadata</c>,
-/// <c>IDecoderBlock.WarmSmallParameters</c>). By a block's turn in a decode step the earlier blocks' weights have
+/// <c>IDecoderBlock.WarmSmallObjects</c>, in <c>CausalLanguageModel</c>). By a block's turn in a decode step the earlier blocks' weights have
 /// pushed its small objects out of every cache; read together first, their misses overlap instead of stalling
 /// the step one after another.
 /// </summary>

@@ -56,10 +56,12 @@ public sealed class LlamaBlock : IDecoderBlock, INormFedBlock
         _gateUp = new LinearGroup(GateProj, UpProj);
     }
 
-    public void WarmSmallParameters()
+    public void WarmSmallObjects()
     {
         CacheWarming.Touch(InputNorm.Weight);
         CacheWarming.Touch(PostAttentionNorm.Weight);
+        _qkv.WarmTables();
+        _gateUp.WarmTables();
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

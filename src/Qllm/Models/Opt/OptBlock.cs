@@ -49,7 +49,7 @@ public sealed class OptBlock : IDecoderBlock, INormFedBlock
             : [];
     }
 
-    public void WarmSmallParameters()
+    public void WarmSmallObjects()
     {
         CacheWarming.Touch(SelfAttentionNorm.Weight);
         CacheWarming.Touch(SelfAttentionNorm.Bias);

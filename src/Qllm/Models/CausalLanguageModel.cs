@@ -112,7 +112,7 @@ public abstract class CausalLanguageModel
             bool decode = Gemm.IsGemv(batch * seqLen);
             for (int i = 0; i < blocks.Count; i++) // not foreach: an interface enumerator is an allocation
             {
-                if (decode) WarmMetadata(blocks[i]);
+                if (decode) WarmMetadata(blocks[i], context);
                 blocks[i].Forward(hidden, context);
             }
             cache?.Advance(seqLen);
@@ -148,10 +148,10 @@ public abstract class CausalLanguageModel
     /// just before it runs a decode step (<see cref="CacheWarming"/>). W4 110M decode, medians in turns in one
     /// process: the layers' metadata made it 2.8% faster (15 rounds), then the LLaMA norms' weights 3.6% (14
     /// rounds), then the slots' hook lists and the batching tables of q/k/v and gate/up 3.3–4.0% (two runs of
-    /// 14–16 rounds); fp32 was unchanged. These objects lie on scattered 4 KB pages of the managed heap, so a cold
+    /// 14–16 rounds), then the KV cache layer 3.3–4.0% (two runs of 11–14 rounds); fp32 was unchanged. These objects lie on scattered 4 KB pages of the managed heap, so a cold
     /// read likely costs a page walk as well as a cache miss; the forward pass met them one after another.
     /// </summary>
-    private static void WarmMetadata(IDecoderBlock block)
+    private static void WarmMetadata(IDecoderBlock block, ForwardContext context)
     {
         var linears = block.Linears;
         for (int i = 0; i < linears.Count; i++)
@@ -159,7 +159,7 @@ public abstract class CausalLanguageModel
             linears[i].Layer.WarmMetadata();
             CacheWarming.Keep(linears[i].Hooks.Count); // every slot's forward checks its hooks
         }
-        block.WarmSmallObjects();
+        block.WarmSmallObjects(context);
     }
 
     /// <summary>Logits [rows, vocab] of rows of <see cref="ForwardHidden"/>'s output.</summary>

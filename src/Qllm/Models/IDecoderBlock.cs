@@ -20,11 +20,11 @@ public interface IDecoderBlock
     IReadOnlyList<IReadOnlyList<LinearSlot>> SequentialGroups { get; }
 
     /// <summary>
-    /// Reads the block's small objects (its norms' weights, its linear groups' tables), see
+    /// Reads the block's small objects (its norms' weights, its linear groups' tables, its KV cache layer), see
     /// <see cref="Tensors.CacheWarming"/>: the model calls this, with its layers' <see cref="ILinear.WarmMetadata"/>,
     /// before the block runs a decode step. Nothing by default.
     /// </summary>
-    void WarmSmallObjects() { }
+    void WarmSmallObjects(ForwardContext context) { }
 
     /// <summary>hidden [ctx.Rows, hidden_size] is the residual stream, updated in place.</summary>
     void Forward(Span<float> hidden, ForwardContext context);

@@ -19,7 +19,7 @@ public sealed class LinearGroup(params LinearSlot[] slots)
     public IReadOnlyList<LinearSlot> Slots { get; } = slots;
 
     /// <summary>Reads the tables a decode call fills (see <see cref="CacheWarming"/>).</summary>
-    public void WarmTables() => CacheWarming.Keep(_packed.Length + _biases.Length + _lowBit.Length);
+    public void WarmTables() => CacheWarming.Keep(slots.Length + _packed.Length + _biases.Length + _lowBit.Length);
 
     public void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float[]> outputs, int rows)
     {

@@ -56,12 +56,18 @@ public sealed class LlamaBlock : IDecoderBlock, INormFedBlock
         _gateUp = new LinearGroup(GateProj, UpProj);
     }
 
-    public void WarmSmallObjects()
+    /// <summary>
+    /// The norms' weights, the q/k/v and gate/up batching tables, and the chain to this layer's KV cache (its
+    /// storage and arrays, which the step writes before attention reads them), by asking for its first head's
+    /// first keys: W4 110M decode ran a median 3.3–4.0% faster for that last part (two runs of 11–14 rounds).
+    /// </summary>
+    public void WarmSmallObjects(ForwardContext context)
     {
         CacheWarming.Touch(InputNorm.Weight);
         CacheWarming.Touch(PostAttentionNorm.Weight);
         _qkv.WarmTables();
         _gateUp.WarmTables();
+        context.Cache.Layer(Index).PrefetchStart(0, 0, context.StartPosition + context.SeqLen);
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

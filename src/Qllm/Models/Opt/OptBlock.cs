@@ -49,12 +49,13 @@ public sealed class OptBlock : IDecoderBlock, INormFedBlock
             : [];
     }
 
-    public void WarmSmallObjects()
+    public void WarmSmallObjects(ForwardContext context)
     {
         CacheWarming.Touch(SelfAttentionNorm.Weight);
         CacheWarming.Touch(SelfAttentionNorm.Bias);
         CacheWarming.Touch(FinalNorm.Weight);
         CacheWarming.Touch(FinalNorm.Bias);
+        context.Cache.Layer(Index).PrefetchStart(0, 0, context.StartPosition + context.SeqLen); // as LlamaBlock's
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

@@ -148,8 +148,9 @@ public abstract class CausalLanguageModel
     /// just before it runs a decode step (<see cref="CacheWarming"/>). W4 110M decode, medians in turns in one
     /// process: the layers' metadata made it 2.8% faster (15 rounds), then the LLaMA norms' weights 3.6% (14
     /// rounds), then the slots' hook lists and the batching tables of q/k/v and gate/up 3.3–4.0% (two runs of
-    /// 14–16 rounds), then the KV cache layer 3.3–4.0% (two runs of 11–14 rounds); fp32 was unchanged. These objects lie on scattered 4 KB pages of the managed heap, so a cold
-    /// read likely costs a page walk as well as a cache miss; the forward pass met them one after another.
+    /// 14–16 rounds), then the KV cache layer 3.3–4.0% (two runs of 11–14 rounds); fp32 was unchanged. These
+    /// objects lie on scattered 4 KB pages of the managed heap, so a cold read likely costs a page walk as well as a
+    /// cache miss; the forward pass met them one after another.
     /// </summary>
     private static void WarmMetadata(IDecoderBlock block, ForwardContext context)
     {

@@ -8,8 +8,8 @@ namespace Qllm.Tensors;
 /// microseconds long, so Parallel.For's scheduling and a sleeping thread's wake-up would cost a noticeable share.
 /// Here the workers are dedicated threads that spin on a generation counter for a while after each loop (the
 /// next one usually follows within microseconds) and only then sleep on an event; the caller works too, starting
-/// with index 0, and the other indices are handed out with one atomic increment each. One loop runs at a time: a caller that finds the
-/// pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
+/// with index 0, and the other indices are handed out with one atomic increment each. One loop runs at a time: a
+/// caller that finds the pool busy (another thread's loop, or a loop inside a loop) gets Parallel.For instead.
 /// <para>
 /// The caller never waits for a worker that has not started: once it has run out of indices it closes the loop,
 /// and then waits only for the workers inside it (<see cref="Shared.Active"/>). A worker enters by counting itself

@@ -81,7 +81,7 @@ public sealed class RotaryEmbedding
             var head = row.Slice(h * HeadDim, HeadDim);
             // Eight pairs at a time, then one at a time: the same products and sums (no fused multiply-add), so the
             // result is the scalar loop's to the bit. Decode rotates q and k on the calling thread between two
-            // parallel loops, where the scalar loop took ~1 µs a block.
+            // parallel loops: in W4 110M decode, rotating and writing the KV cache went from 0.031 to 0.023 ms a token.
             int i = 0;
             for (; i + Vector256<float>.Count <= _half; i += Vector256<float>.Count)
             {

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using Qllm.Tensors;
 
 namespace Qllm.Models.KvCache;
@@ -43,8 +42,11 @@ public sealed class Fp32KvCache : IKvCache
     {
         private readonly int _paddedCapacity = IKvCacheLayer.PaddedLength(capacity);
         // Pinned, so that their pages can be advised (HugePages needs addresses that never move).
-        private readonly float[] _keys = GC.AllocateArray<float>(checked(batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)), pinned: true);
-        private readonly float[] _values = GC.AllocateArray<float>(checked(batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)), pinned: true);
+        private readonly float[] _keys = Pinned(batchSize, numKvHeads, headDim, capacity);
+        private readonly float[] _values = Pinned(batchSize, numKvHeads, headDim, capacity);
+
+        private static float[] Pinned(int batchSize, int numKvHeads, int headDim, int capacity) =>
+            GC.AllocateArray<float>(checked(batchSize * numKvHeads * headDim * IKvCacheLayer.PaddedLength(capacity)), pinned: true);
 
         public IEnumerable<Array> PinnedStorage => [_keys, _values];
 
@@ -73,15 +75,13 @@ public sealed class Fp32KvCache : IKvCache
         /// </summary>
         public unsafe void PrefetchStart(int sequence, int kvHead, int length)
         {
-            const int lineFloats = 16, lines = 16;
-            if (!Sse.IsSupported) return;
-            int count = Math.Min(lines, (length * headDim + lineFloats - 1) / lineFloats), offset = Offset(sequence, kvHead);
+            long bytes = Math.Min(1024, 4L * length * headDim);
+            int offset = Offset(sequence, kvHead);
             fixed (float* keys = &_keys[offset], values = &_values[offset])
-                for (int line = 0; line < count; line++)
-                {
-                    Sse.Prefetch1(keys + line * lineFloats);
-                    Sse.Prefetch1(values + line * lineFloats);
-                }
+            {
+                CacheWarming.Prefetch(keys, bytes);
+                CacheWarming.Prefetch(values, bytes);
+            }
         }
 
         public ReadOnlySpan<float> ReadKeys(int sequence, int kvHead, int length, Span<float> scratch, out int stride)

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using Qllm.Tensors;
 using Qllm.Tensors.Kernels;
 
@@ -100,15 +99,12 @@ internal unsafe struct LowBitGemv : IParallelBody
     /// </summary>
     private readonly void PrefetchStart(int firstPanel)
     {
-        const int bytes = 16384, line = 64;
-        if (!Sse.IsSupported) return;
+        const long bytes = 16384;
         int layer = 0;
         while (firstPanel >= _firstPanel[layer + 1]) layer++;
         var w = _layers[layer]!;
-        long panelBytes = 4L * w.Blocks * LowBitPanels.Width, start = (firstPanel - _firstPanel[layer]) * panelBytes;
-        long end = Math.Min(start + bytes, (_firstPanel[layer + 1] - _firstPanel[layer]) * panelBytes);
-        fixed (uint* codes = w.Codes)
-            for (long at = start; at < end; at += line) Sse.Prefetch1((byte*)codes + at);
+        long start = (firstPanel - _firstPanel[layer]) * w.PanelWords, end = (_firstPanel[layer + 1] - _firstPanel[layer]) * w.PanelWords;
+        fixed (uint* codes = w.Codes) CacheWarming.Prefetch(codes + start, Math.Min(bytes, 4 * (end - start)));
     }
 
     /// <summary>
@@ -126,7 +122,7 @@ internal unsafe struct LowBitGemv : IParallelBody
         {
             panel--;
             while (panel < _firstPanel[layer]) layer--;
-            tail += 4L * _layers[layer]!.Blocks * LowBitPanels.Width;
+            tail += 4 * _layers[layer]!.PanelWords;
         }
         return panel;
     }
@@ -147,10 +143,10 @@ internal unsafe struct LowBitGemv : IParallelBody
         {
             long vectors = (long)panel * w.Groups * width;
             if (input.Slices != null)
-                LowBit4VnniKernels.Gemv32(input.Slices, input.Sigmas, input.Sums, codes + (long)panel * w.Blocks * width, groupBlocks, w.Groups,
+                LowBit4VnniKernels.Gemv32(input.Slices, input.Sigmas, input.Sums, codes + panel * w.PanelWords, groupBlocks, w.Groups,
                     scales + vectors, zeros + vectors, output, prefetch);
             else
-                LowBitKernel.Gemv32(_path, input.Rows, w.PaddedColumns, input.Sums, _rows, codes + (long)panel * w.Blocks * width,
+                LowBitKernel.Gemv32(_path, input.Rows, w.PaddedColumns, input.Sums, _rows, codes + panel * w.PanelWords,
                     groupBlocks, w.Groups, w.Bits, scales + vectors, zeros + vectors, output);
         }
         for (int row = 0; row < _rows; row++)

@@ -34,6 +34,9 @@ internal sealed class LowBitPanels
     public int Blocks => GroupBlocks[Groups];
     public int PaddedColumns => Blocks * CodesPerWord;
 
+    /// <summary>Words of <see cref="Codes"/> one panel takes (its blocks × 32 rows): panel p starts at p · PanelWords.</summary>
+    public long PanelWords => (long)Blocks * Width;
+
     /// <summary>[panel][block][32 words]; pinned, since kernels hold raw pointers into it.</summary>
     public uint[] Codes { get; }
 

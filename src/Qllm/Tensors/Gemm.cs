@@ -66,10 +66,17 @@ public static unsafe class Gemm
         batch.Count = ws.Length;
         int panels = batch.FirstPanel[ws.Length];
         batch.Chunks = Compute.StreamChunks(panels);
+        bool parallel = (long)m * panels * PackedMatrix.PanelWidth * k >= ParallelThreshold;
+        if (parallel)
+        {
+            Span<NextStream.Part> parts = stackalloc NextStream.Part[MaxGemvs];
+            for (int i = 0; i < ws.Length; i++) parts[i] = ws[i].StreamPart;
+            NextStream.Follow(ws[0].Next, parts[..ws.Length], batch.Chunks);
+        }
         fixed (float* px = x)
         {
             batch.Input = px;
-            Compute.For(batch.Chunks, (long)m * panels * PackedMatrix.PanelWidth * k >= ParallelThreshold, ref batch);
+            Compute.For(batch.Chunks, parallel, ref batch);
         }
         for (int i = 0; i < ws.Length; i++)
             if (biases[i] is { } bias)
@@ -99,6 +106,7 @@ public static unsafe class Gemm
             int matrix = 0;
             for (int global = first; global < last; global++)
             {
+                if (global == last - 1) Matrices[0]!.Next.PrefetchChunk(chunk); // see NextStream
                 while (global >= FirstPanel[matrix + 1]) matrix++;
                 fixed (float* py = Outputs[matrix])
                 {
@@ -116,12 +124,15 @@ public static unsafe class Gemm
     private readonly struct Job(float* x, float* y, PackedMatrix w, int m, KernelPath path)
     {
         private readonly int _n = w.Rows, _k = w.Columns;
+        public PackedMatrix Matrix => w;
 
         public void RunGemv()
         {
             int panels = w.Panels;
             var body = new GemvChunks { Job = this, Panels = panels, Chunks = Compute.StreamChunks(panels), Rows = m };
-            Compute.For(body.Chunks, (long)m * _n * _k >= ParallelThreshold, ref body);
+            bool parallel = (long)m * _n * _k >= ParallelThreshold;
+            if (parallel) NextStream.Follow(w.Next, [w.StreamPart], body.Chunks);
+            Compute.For(body.Chunks, parallel, ref body);
         }
 
         public void GemvPanel(int row, int panel)
@@ -171,7 +182,11 @@ public static unsafe class Gemm
         {
             var (first, last) = Compute.Share(Panels, chunk, Chunks);
             for (int row = 0; row < Rows; row++)
-                for (int panel = first; panel < last; panel++) Job.GemvPanel(row, panel);
+                for (int panel = first; panel < last; panel++)
+                {
+                    if (row == Rows - 1 && panel == last - 1) Job.Matrix.Next.PrefetchChunk(chunk); // see NextStream
+                    Job.GemvPanel(row, panel);
+                }
         }
     }
 

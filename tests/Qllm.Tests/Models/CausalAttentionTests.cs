@@ -92,7 +92,8 @@ public class CausalAttentionTests
         var before = cache.Layer(0).ReadKeys(batch - 1, kvHeads - 1, capacity, default, out _).ToArray();
         for (int b = 0; b < batch; b++)
             for (int h = 0; h < kvHeads; h++)
-                foreach (int length in new[] { 1, capacity }) cache.Layer(0).PrefetchStart(b, h, length);
+                foreach (int length in new[] { 1, capacity })
+                    foreach (int bytes in new[] { 4, CausalAttention.HeadStartBytes, CausalAttention.NextHeadBytes }) cache.Layer(0).Prefetch(b, h, length, bytes);
         Assert.Equal(before, cache.Layer(0).ReadKeys(batch - 1, kvHeads - 1, capacity, default, out _).ToArray());
     }
 }

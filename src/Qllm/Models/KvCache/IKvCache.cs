@@ -46,10 +46,11 @@ public interface IKvCacheLayer
     ReadOnlySpan<float> ReadValues(int sequence, int kvHead, int length, Span<float> scratch, out int stride);
 
     /// <summary>
-    /// A hint before decode attention reads a head: start fetching the first of its keys and values, so that the
-    /// heads a thread reads in turn do not each begin by waiting on memory. Nothing by default.
+    /// A hint before decode attention reads a head: start fetching the first <paramref name="bytes"/> of its keys and
+    /// of its values (no more than its <paramref name="length"/> positions hold), so that the heads a thread reads in
+    /// turn do not each begin by waiting on memory. Nothing by default.
     /// </summary>
-    void PrefetchStart(int sequence, int kvHead, int length) { }
+    void Prefetch(int sequence, int kvHead, int length, int bytes) { }
 
     /// <summary>Attention reads keys in blocks of 32 positions: lengths are rounded up to that.</summary>
     public static int PaddedLength(int length) => (length + 31) / 32 * 32;

@@ -67,7 +67,7 @@ public sealed class LlamaBlock : IDecoderBlock, INormFedBlock
         CacheWarming.Touch(PostAttentionNorm.Weight);
         _qkv.WarmTables();
         _gateUp.WarmTables();
-        context.Cache.Layer(Index).PrefetchStart(0, 0, context.StartPosition + context.SeqLen);
+        context.Cache.Layer(Index).Prefetch(0, 0, context.StartPosition + context.SeqLen, CausalAttention.HeadStartBytes);
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

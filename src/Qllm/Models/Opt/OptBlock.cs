@@ -55,7 +55,7 @@ public sealed class OptBlock : IDecoderBlock, INormFedBlock
         CacheWarming.Touch(SelfAttentionNorm.Bias);
         CacheWarming.Touch(FinalNorm.Weight);
         CacheWarming.Touch(FinalNorm.Bias);
-        context.Cache.Layer(Index).PrefetchStart(0, 0, context.StartPosition + context.SeqLen); // as LlamaBlock's
+        context.Cache.Layer(Index).Prefetch(0, 0, context.StartPosition + context.SeqLen, CausalAttention.HeadStartBytes); // as LlamaBlock's
     }
 
     public void Forward(Span<float> hidden, ForwardContext context)

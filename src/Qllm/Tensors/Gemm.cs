@@ -34,9 +34,8 @@ public static unsafe class Gemm
         var path = KernelSelector.Current;
         fixed (float* px = x, py = y)
         {
-            var job = new Job(px, py, w, m, path);
-            if (m < GemvRowLimit) job.RunGemv();
-            else job.RunBlocked();
+            if (m < GemvRowLimit) RunGemvs(px, m, [w], [(nint)py], path);
+            else new Job(px, py, w, m, path).RunBlocked();
         }
         if (!bias.IsEmpty)
             for (int i = 0; i < m; i++) TensorPrimitives.Add(y.Slice(i * n, n), bias[..n], y.Slice(i * n, n));
@@ -54,29 +53,16 @@ public static unsafe class Gemm
     {
         if (!IsGemv(m)) throw new ArgumentException($"MultiplyGemvs is for fewer than {GemvRowLimit} rows.");
         if (ws.Length > MaxGemvs) throw new ArgumentException($"MultiplyGemvs takes at most {MaxGemvs} matrices.");
-        int k = ws[0].Columns;
-        var batch = new GemvBatch { Rows = m, Path = KernelSelector.Current };
         for (int i = 0; i < ws.Length; i++)
         {
-            if (ws[i].Columns != k) throw new ArgumentException("all matrices of MultiplyGemvs must share the input width.");
-            batch.Matrices[i] = ws[i];
-            batch.Outputs[i] = ys[i];
-            batch.FirstPanel[i + 1] = batch.FirstPanel[i] + ws[i].Panels;
+            if (ws[i].Columns != ws[0].Columns) throw new ArgumentException("all matrices of MultiplyGemvs must share the input width.");
+            if (x.Length < (long)m * ws[i].Columns || ys[i].Length < (long)m * ws[i].Rows) throw new ArgumentException("MultiplyGemvs operand too small.");
         }
-        batch.Count = ws.Length;
-        int panels = batch.FirstPanel[ws.Length];
-        batch.Chunks = Compute.StreamChunks(panels);
-        bool parallel = (long)m * panels * PackedMatrix.PanelWidth * k >= ParallelThreshold;
-        if (parallel)
+        nint* outputs = stackalloc nint[MaxGemvs];
+        fixed (float* px = x, y0 = Output(ys, 0), y1 = Output(ys, 1), y2 = Output(ys, 2), y3 = Output(ys, 3))
         {
-            Span<NextStream.Part> parts = stackalloc NextStream.Part[MaxGemvs];
-            for (int i = 0; i < ws.Length; i++) parts[i] = ws[i].StreamPart;
-            NextStream.Follow(ws[0].Next, parts[..ws.Length], batch.Chunks);
-        }
-        fixed (float* px = x)
-        {
-            batch.Input = px;
-            Compute.For(batch.Chunks, parallel, ref batch);
+            outputs[0] = (nint)y0; outputs[1] = (nint)y1; outputs[2] = (nint)y2; outputs[3] = (nint)y3;
+            RunGemvs(px, m, ws, new ReadOnlySpan<nint>(outputs, ws.Length), KernelSelector.Current);
         }
         for (int i = 0; i < ws.Length; i++)
             if (biases[i] is { } bias)
@@ -85,35 +71,62 @@ public static unsafe class Gemm
 
     private const int MaxGemvs = 4;
 
+    private static float[]? Output(ReadOnlySpan<float[]> outputs, int i) => i < outputs.Length ? outputs[i] : null;
+
+    /// <summary>
+    /// The decode GEMVs of matrices that share the input x [m, k], into ys[i] [m, ws[i].Rows]: one parallel loop over
+    /// the union of their panels, each thread's chunk as <see cref="ChunkPlan"/> splits it, each panel streamed once
+    /// for all rows.
+    /// </summary>
+    private static void RunGemvs(float* x, int m, ReadOnlySpan<PackedMatrix> ws, ReadOnlySpan<nint> ys, KernelPath path)
+    {
+        var batch = new GemvBatch { Rows = m, Path = path, Input = x, Count = ws.Length };
+        for (int i = 0; i < ws.Length; i++)
+        {
+            batch.Matrices[i] = ws[i];
+            batch.Outputs[i] = ys[i];
+            batch.FirstPanel[i + 1] = batch.FirstPanel[i] + ws[i].Panels;
+        }
+        int panels = batch.FirstPanel[ws.Length];
+        bool parallel = (long)m * panels * PackedMatrix.PanelWidth * ws[0].Columns >= ParallelThreshold;
+        batch.Plan.Plan(ws[0].Balance, panels, parallel ? Compute.StreamChunks(panels) : 1);
+        if (parallel)
+        {
+            Span<NextStream.Part> parts = stackalloc NextStream.Part[MaxGemvs];
+            for (int i = 0; i < ws.Length; i++) parts[i] = ws[i].StreamPart;
+            NextStream.Follow(ws[0].Next, parts[..ws.Length], batch.Plan.Starts(stackalloc int[batch.Plan.Chunks]));
+        }
+        Compute.For(batch.Plan.Chunks, parallel, ref batch);
+        batch.Plan.Learn();
+    }
+
     [InlineArray(MaxGemvs)] private struct FourMatrices { private PackedMatrix? _first; }
-    [InlineArray(MaxGemvs)] private struct FourOutputs { private float[]? _first; }
+    [InlineArray(MaxGemvs)] private struct FourOutputs { private nint _first; }
     [InlineArray(MaxGemvs + 1)] private struct FivePanelStarts { private int _first; }
 
-    /// <summary>The panels of up to four matrices as one range, one contiguous chunk per thread (<see cref="Compute.StreamChunks"/>).</summary>
+    /// <summary>The panels of up to four matrices as one range, one chunk per thread (<see cref="ChunkPlan"/>).</summary>
     private struct GemvBatch : IParallelBody
     {
         public FourMatrices Matrices;
         public FourOutputs Outputs;
         public FivePanelStarts FirstPanel;
-        public int Count, Rows, Chunks;
+        public ChunkPlan Plan;
+        public int Count, Rows;
         public float* Input;
         public KernelPath Path;
 
         public void Run(int chunk)
         {
-            int panels = FirstPanel[Count];
-            var (first, last) = Compute.Share(panels, chunk, Chunks);
+            var (first, last) = Plan[chunk];
             int matrix = 0;
             for (int global = first; global < last; global++)
             {
                 if (global == last - 1) Matrices[0]!.Next.PrefetchChunk(chunk); // see NextStream
                 while (global >= FirstPanel[matrix + 1]) matrix++;
-                fixed (float* py = Outputs[matrix])
-                {
-                    var job = new Job(Input, py, Matrices[matrix]!, Rows, Path);
-                    for (int row = 0; row < Rows; row++) job.GemvPanel(row, global - FirstPanel[matrix]);
-                }
+                var job = new Job(Input, (float*)Outputs[matrix], Matrices[matrix]!, Rows, Path);
+                for (int row = 0; row < Rows; row++) job.GemvPanel(row, global - FirstPanel[matrix]);
             }
+            Plan.Finished(chunk);
         }
     }
 
@@ -124,16 +137,6 @@ public static unsafe class Gemm
     private readonly struct Job(float* x, float* y, PackedMatrix w, int m, KernelPath path)
     {
         private readonly int _n = w.Rows, _k = w.Columns;
-        public PackedMatrix Matrix => w;
-
-        public void RunGemv()
-        {
-            int panels = w.Panels;
-            var body = new GemvChunks { Job = this, Panels = panels, Chunks = Compute.StreamChunks(panels), Rows = m };
-            bool parallel = (long)m * _n * _k >= ParallelThreshold;
-            if (parallel) NextStream.Follow(w.Next, [w.StreamPart], body.Chunks);
-            Compute.For(body.Chunks, parallel, ref body);
-        }
 
         public void GemvPanel(int row, int panel)
         {
@@ -171,23 +174,4 @@ public static unsafe class Gemm
             return widened;
         }
     }
-
-    /// <summary>GEMV: a chunk of panels for every row.</summary>
-    private struct GemvChunks : IParallelBody
-    {
-        public Job Job;
-        public int Panels, Chunks, Rows;
-
-        public void Run(int chunk)
-        {
-            var (first, last) = Compute.Share(Panels, chunk, Chunks);
-            for (int row = 0; row < Rows; row++)
-                for (int panel = first; panel < last; panel++)
-                {
-                    if (row == Rows - 1 && panel == last - 1) Job.Matrix.Next.PrefetchChunk(chunk); // see NextStream
-                    Job.GemvPanel(row, panel);
-                }
-        }
-    }
-
 }

@@ -8,7 +8,8 @@ namespace Qllm.Tensors;
 /// </summary>
 /// <remarks>
 /// A decode step is a fixed sequence of GEMVs (q/k/v, o, gate/up, down, … the head), and chunk i of every GEMV runs
-/// on the same thread (<see cref="Compute.StreamChunks"/>: one chunk per thread, the caller's first). Between two
+/// on the same thread (<see cref="Compute.StreamChunks"/>: one chunk per thread, the caller's first; its bounds are
+/// the ones the GEMV chose for this call, <see cref="StreamBalance"/>). Between two
 /// GEMVs the threads join, the caller runs the norm or the attention, forks again, and each thread prepares its
 /// input: the first lines of its next chunk then arrive only after a full DRAM latency, with nothing else in flight.
 /// Asked for during the last part of the previous chunk, when that chunk's own stream has all been requested, they
@@ -38,29 +39,28 @@ public sealed unsafe class NextStream
     private long[] _lengths = [];
 
     /// <summary>
-    /// Called by the thread that forks a decode GEMV, before it forks: records where its <paramref name="chunks"/>
-    /// chunks start in the stream made of <paramref name="parts"/> as the successor of the previous GEMV this thread
-    /// forked, then makes <paramref name="self"/> (the GEMV's own link, kept on its first weight) that previous one.
-    /// Allocates only when the chunk count changes.
+    /// Called by the thread that forks a decode GEMV, before it forks: records where its chunks start
+    /// (<paramref name="chunkStarts"/>, panels of the stream made of <paramref name="parts"/>) as the successor of the
+    /// previous GEMV this thread forked, then makes <paramref name="self"/> (the GEMV's own link, kept on its first
+    /// weight) that previous one. Allocates only when the chunk count changes.
     /// </summary>
-    public static void Follow(NextStream self, ReadOnlySpan<Part> parts, int chunks)
+    public static void Follow(NextStream self, ReadOnlySpan<Part> parts, ReadOnlySpan<int> chunkStarts)
     {
         var previous = t_previous;
         t_previous = self;
+        int chunks = chunkStarts.Length;
         if (previous == null || chunks <= 1) return;
         if (previous._starts.Length != chunks)
         {
             previous._starts = new nint[chunks];
             previous._lengths = new long[chunks];
         }
-        int total = 0;
-        foreach (var part in parts) total += part.Panels;
         for (int chunk = 0; chunk < chunks; chunk++)
         {
-            int panel = Compute.Share(total, chunk, chunks).Start, i = 0;
+            int panel = chunkStarts[chunk], i = 0;
             while (i < parts.Length - 1 && panel >= parts[i].Panels) panel -= parts[i++].Panels;
             previous._starts[chunk] = parts[i].First + (nint)(panel * parts[i].PanelBytes);
-            previous._lengths[chunk] = (parts[i].Panels - panel) * parts[i].PanelBytes;
+            previous._lengths[chunk] = Math.Max(0, parts[i].Panels - panel) * parts[i].PanelBytes;
         }
     }
 

@@ -23,6 +23,9 @@ public sealed class PackedMatrix
     /// <summary>Where the decode GEMV that follows this matrix's starts (<see cref="NextStream"/>).</summary>
     internal NextStream Next { get; } = new();
 
+    /// <summary>How a decode GEMV that starts with this matrix splits its panels between threads (<see cref="StreamBalance"/>).</summary>
+    internal StreamBalance Balance { get; } = new();
+
     /// <summary>The panels as one part of a decode GEMV's stream (the array is pinned, so its address is fixed).</summary>
     internal unsafe NextStream.Part StreamPart
     {

@@ -16,14 +16,14 @@ public class NextStreamTests
         RunOnFreshThread(() =>
         {
             var first = new NextStream();
-            NextStream.Follow(first, [new(7, 1, 1)], 2);
-            NextStream.Follow(new NextStream(), TwoParts, 2);
+            NextStream.Follow(first, [new(7, 1, 1)], Starts([new(7, 1, 1)], 2));
+            NextStream.Follow(new NextStream(), TwoParts, Starts(TwoParts, 2));
             Assert.Equal(((nint)1000, 1000L), first.Chunk(0));
             Assert.Equal(((nint)1800, 200L), first.Chunk(1));
 
             var second = new NextStream();
-            NextStream.Follow(second, [new(7, 1, 1)], 3);
-            NextStream.Follow(new NextStream(), TwoParts, 3);
+            NextStream.Follow(second, [new(7, 1, 1)], Starts([new(7, 1, 1)], 3));
+            NextStream.Follow(new NextStream(), TwoParts, Starts(TwoParts, 3));
             Assert.Equal(((nint)1000, 1000L), second.Chunk(0));
             Assert.Equal(((nint)1500, 500L), second.Chunk(1));
             Assert.Equal(((nint)50000, 300L), second.Chunk(2));
@@ -35,17 +35,17 @@ public class NextStreamTests
     public void The_successor_is_the_next_gemv_forked_on_the_same_thread_only()
     {
         var link = new NextStream();
-        RunOnFreshThread(() => NextStream.Follow(link, TwoParts, 2));
-        RunOnFreshThread(() => NextStream.Follow(new NextStream(), [new(4096, 64, 2)], 2)); // another thread's first GEMV
+        RunOnFreshThread(() => NextStream.Follow(link, TwoParts, Starts(TwoParts, 2)));
+        RunOnFreshThread(() => NextStream.Follow(new NextStream(), [new(4096, 64, 2)], Starts([new(4096, 64, 2)], 2))); // another thread's first GEMV
         Assert.Equal(((nint)0, 0L), link.Chunk(0));
 
         RunOnFreshThread(() =>
         {
             var a = new NextStream();
             var b = new NextStream();
-            NextStream.Follow(a, TwoParts, 2);
-            NextStream.Follow(b, [new(4096, 64, 2)], 2);
-            NextStream.Follow(a, TwoParts, 2); // a follows b: the decode step's loop closes
+            NextStream.Follow(a, TwoParts, Starts(TwoParts, 2));
+            NextStream.Follow(b, [new(4096, 64, 2)], Starts([new(4096, 64, 2)], 2));
+            NextStream.Follow(a, TwoParts, Starts(TwoParts, 2)); // a follows b: the decode step's loop closes
             Assert.Equal(((nint)4096, 128L), a.Chunk(0));
             Assert.Equal(((nint)4160, 64L), a.Chunk(1));
             Assert.Equal(((nint)1000, 1000L), b.Chunk(0));
@@ -58,8 +58,8 @@ public class NextStreamTests
         RunOnFreshThread(() =>
         {
             var first = new NextStream();
-            NextStream.Follow(first, TwoParts, 2);
-            NextStream.Follow(new NextStream(), TwoParts, 1);
+            NextStream.Follow(first, TwoParts, Starts(TwoParts, 2));
+            NextStream.Follow(new NextStream(), TwoParts, Starts(TwoParts, 1));
             Assert.Equal(((nint)0, 0L), first.Chunk(0));
             first.PrefetchChunk(0); // nothing known: no bytes asked for
             first.PrefetchChunk(5);
@@ -73,12 +73,16 @@ public class NextStreamTests
         RunOnFreshThread(() =>
         {
             var first = new NextStream();
-            NextStream.Follow(first, TwoParts, 2);
-            NextStream.Follow(new NextStream(), [new(unchecked((nint)0x10), 1 << 20, 4)], 2);
+            NextStream.Follow(first, TwoParts, Starts(TwoParts, 2));
+            NextStream.Follow(new NextStream(), [new(unchecked((nint)0x10), 1 << 20, 4)], Starts([new(unchecked((nint)0x10), 1 << 20, 4)], 2));
             first.PrefetchChunk(0);
             first.PrefetchChunk(1);
         });
     }
+
+    /// <summary>The starts of equal chunks (<see cref="Compute.Share"/>) of the parts' panels, as a GEMV's plan gives them before it learns.</summary>
+    private static int[] Starts(NextStream.Part[] parts, int chunks) =>
+        Enumerable.Range(0, chunks).Select(c => Compute.Share(parts.Sum(p => p.Panels), c, chunks).Start).ToArray();
 
     /// <summary>The successor is per thread (thread-static), so each case starts from a thread with no GEMV before.</summary>
     private static void RunOnFreshThread(Action body)

@@ -31,7 +31,8 @@ internal unsafe struct LowBitGemv : IParallelBody
     private Pointers _inputs, _outputs;
     private Indices _layouts; // the first layer whose input layout this layer shares: layers with one layout share one prepared input
     private PanelStarts _firstPanel;
-    private int _count, _chunks, _inputFloats;
+    private ChunkPlan _plan;
+    private int _count, _inputFloats;
     private long _work;
     private readonly int _rows;
     private readonly KernelPath _path;
@@ -59,17 +60,20 @@ internal unsafe struct LowBitGemv : IParallelBody
     public void Run()
     {
         bool parallel = _work >= ParallelThreshold;
-        // Fixed once: Run(chunk) must split panels as the loop was sized, even if the thread count changes meanwhile.
+        // Fixed once: Run(chunk) must split panels as the loop was planned, even if the thread count or the learned
+        // split (StreamBalance) changes meanwhile.
         // A serial loop is one chunk, so its inputs are prepared once.
-        _chunks = parallel ? Compute.StreamChunks(_firstPanel[_count]) : 1;
+        int panels = _firstPanel[_count];
+        _plan.Plan(_layers[0]!.Balance, panels, parallel ? Compute.StreamChunks(panels) : 1);
         if (parallel) FollowPrevious();
-        Compute.For(_chunks, parallel, ref this);
+        Compute.For(_plan.Chunks, parallel, ref this);
+        _plan.Learn();
     }
 
     /// <summary>One chunk of the layers' concatenated panels, for all rows at once.</summary>
     public void Run(int chunk)
     {
-        var (first, last) = Compute.Share(_firstPanel[_count], chunk, _chunks);
+        var (first, last) = _plan[chunk];
         // Per thread, and only this thread's: see the type's remarks.
         float[] scratch = ThreadScratch.Get(ThreadScratch.GemvInputSlot, _inputFloats);
         if (first < last) PrefetchStart(first);
@@ -92,6 +96,7 @@ internal unsafe struct LowBitGemv : IParallelBody
                 Panel(w, input, (float*)_outputs[layer], global - _firstPanel[layer], prefetch: global < prefetchBefore);
             }
         }
+        _plan.Finished(chunk);
     }
 
     /// <summary>Tells the previous GEMV forked on this thread where this one's chunks start (<see cref="NextStream"/>).</summary>
@@ -99,7 +104,7 @@ internal unsafe struct LowBitGemv : IParallelBody
     {
         Span<NextStream.Part> parts = stackalloc NextStream.Part[MaxLayers];
         for (int i = 0; i < _count; i++) parts[i] = _layers[i]!.StreamPart;
-        NextStream.Follow(_layers[0]!.Next, parts[.._count], _chunks);
+        NextStream.Follow(_layers[0]!.Next, parts[.._count], _plan.Starts(stackalloc int[_plan.Chunks]));
     }
 
     /// <summary>

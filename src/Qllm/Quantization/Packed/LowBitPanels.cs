@@ -40,6 +40,9 @@ internal sealed class LowBitPanels
     /// <summary>Where the decode GEMV that follows this layer's starts (<see cref="NextStream"/>).</summary>
     public NextStream Next { get; } = new();
 
+    /// <summary>How a decode GEMV that starts with this layer splits its panels between threads (<see cref="StreamBalance"/>).</summary>
+    public StreamBalance Balance { get; } = new();
+
     /// <summary>The codes as one part of a decode GEMV's stream (pinned, so their address is fixed).</summary>
     public unsafe NextStream.Part StreamPart
     {

@@ -13,12 +13,14 @@ namespace Qllm.Tensors;
 /// Equal chunks do not finish together. The worker starts ~0.6 µs after the caller forks; the two cores need not
 /// stream equally fast (on this machine's slower core pairings the caller's chunk of a W4 decode GEMV took 21.5 µs
 /// and the worker's 19.6); and the caller cannot go on until the last one is done. W4 110M decode measured a join
-/// wait of 1.4 µs on each of its ~50 GEMVs a token, most of it this systematic difference.
+/// wait of 1.4 µs on each of its ~50 GEMVs a token, most of it this systematic difference. Learning the split made it
+/// a median 2.6% and 3.1% faster (36 rounds each, in turns in one process), fp32 decode unchanged (±0.2%).
 /// <para>
 /// The update is a sign step: each chunk's weight moves by <see cref="Step"/> towards the mean finish time, so it
 /// settles within a few dozen calls and then dithers by at most a panel. Finish times are read from one
 /// system-wide monotonic clock (<see cref="Stopwatch"/>), written by each thread into its own cache line, and read
-/// by the caller after the join. One instance serves one kind of loop (its fixed costs are its own).
+/// by the caller after the join. Each weight that starts a GEMV holds its own (PackedMatrix, LowBitPanels): its
+/// size and its fixed costs are its own.
 /// </para>
 /// </remarks>
 public sealed class StreamBalance

@@ -68,13 +68,13 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
         AddBias(output, rows);
     }
 
+    /// <summary>How this layer's decode GEMV splits its panels between threads (tests set it).</summary>
+    internal StreamBalance Balance => _panels.Balance;
+
     /// <summary>
     /// Decode for layers that read the same input (q/k/v, gate/up), as one parallel loop over all their panels.
     /// outputs[i] [rows, layers[i].OutFeatures]; rows must be fewer than <see cref="Gemm.IsGemv"/>'s limit.
     /// </summary>
-    /// <summary>How this layer's decode GEMV splits its panels between threads (tests set it).</summary>
-    internal StreamBalance Balance => _panels.Balance;
-
     public static unsafe void ForwardBatch(ReadOnlySpan<PackedLowBitLinear> layers, ReadOnlySpan<float> input, ReadOnlySpan<float[]> outputs, int rows)
     {
         if (!Gemm.IsGemv(rows)) throw new ArgumentException("ForwardBatch is the decode path: too many rows.");

@@ -56,12 +56,15 @@ public sealed unsafe class NextStream
             previous._lengths = new long[chunks];
         }
         for (int chunk = 0; chunk < chunks; chunk++)
-        {
-            int panel = chunkStarts[chunk], i = 0;
-            while (i < parts.Length - 1 && panel >= parts[i].Panels) panel -= parts[i++].Panels;
-            previous._starts[chunk] = parts[i].First + (nint)(panel * parts[i].PanelBytes);
-            previous._lengths[chunk] = Math.Max(0, parts[i].Panels - panel) * parts[i].PanelBytes;
-        }
+            (previous._starts[chunk], previous._lengths[chunk]) = Locate(parts, chunkStarts[chunk]);
+    }
+
+    /// <summary>Where panel <paramref name="panel"/> of the stream made of <paramref name="parts"/> starts, and the bytes from there to its part's end.</summary>
+    public static (nint Start, long Bytes) Locate(ReadOnlySpan<Part> parts, int panel)
+    {
+        int i = 0;
+        while (i < parts.Length - 1 && panel >= parts[i].Panels) panel -= parts[i++].Panels;
+        return (parts[i].First + (nint)(panel * parts[i].PanelBytes), Math.Max(0, parts[i].Panels - panel) * parts[i].PanelBytes);
     }
 
     /// <summary>Where chunk <paramref name="chunk"/> of the GEMV that last followed this one starts, and the bytes to its part's end; (0, 0) if unknown.</summary>

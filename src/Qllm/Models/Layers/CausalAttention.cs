@@ -25,6 +25,9 @@ public static unsafe class CausalAttention
     public readonly record struct Shape(int Batch, int SeqLen, int StartPosition, int NumHeads, int NumKvHeads, int HeadDim, int? SlidingWindow)
     {
         public int QDim => NumHeads * HeadDim;
+
+        /// <summary>Query heads per KV head (grouped-query attention): head h reads KV head h / KvGroup.</summary>
+        public int KvGroup => NumHeads / NumKvHeads;
     }
 
     /// <param name="queries">[batch·seqLen, numHeads·headDim], RoPE already applied.</param>
@@ -77,7 +80,7 @@ public static unsafe class CausalAttention
         public void Run(int chunk)
         {
             var (first, last) = Compute.Share(shape.Batch * shape.NumHeads, chunk, chunks);
-            int group = shape.NumHeads / shape.NumKvHeads, total = shape.StartPosition + shape.SeqLen;
+            int group = shape.KvGroup;
             for (int head = first; head < last; head++)
                 if (head == first || head % group == 0)
                     PrefetchHead(head, head == first ? NextHeadBytes : HeadStartBytes);
@@ -89,7 +92,7 @@ public static unsafe class CausalAttention
         }
 
         private void PrefetchHead(int head, int bytes) =>
-            cache.Prefetch(head / shape.NumHeads, head % shape.NumHeads / (shape.NumHeads / shape.NumKvHeads), shape.StartPosition + shape.SeqLen, bytes);
+            cache.Prefetch(head / shape.NumHeads, head % shape.NumHeads / shape.KvGroup, shape.StartPosition + shape.SeqLen, bytes);
     }
 
     /// <summary>Task t: head t / slots, every slots-th query tile from t % slots.</summary>
@@ -106,7 +109,7 @@ public static unsafe class CausalAttention
         int firstTile, int tileStep, KernelPath path)
     {
         int hd = s.HeadDim, total = s.StartPosition + s.SeqLen, padded = IKvCacheLayer.PaddedLength(total);
-        int kvHead = head / (s.NumHeads / s.NumKvHeads);
+        int kvHead = head / s.KvGroup;
         float scale = 1f / MathF.Sqrt(hd);
         float[] keyScratch = ThreadScratch.Get(0, hd * padded), valueScratch = ThreadScratch.Get(1, hd * padded);
         float[] work = ThreadScratch.Get(2, Math.Max(QueryTile * hd * 2 + QueryTile * KeyBlock + 2 * QueryTile, hd + padded));

@@ -102,9 +102,14 @@ internal unsafe struct LowBitGemv : IParallelBody
     /// <summary>Tells the previous GEMV forked on this thread where this one's chunks start (<see cref="NextStream"/>).</summary>
     private readonly void FollowPrevious()
     {
-        Span<NextStream.Part> parts = stackalloc NextStream.Part[MaxLayers];
+        NextStream.Follow(_layers[0]!.Next, StreamParts(stackalloc NextStream.Part[MaxLayers]), _plan.Starts(stackalloc int[_plan.Chunks]));
+    }
+
+    /// <summary>The layers' codes as the parts of one stream, in <paramref name="parts"/>.</summary>
+    private readonly ReadOnlySpan<NextStream.Part> StreamParts(Span<NextStream.Part> parts)
+    {
         for (int i = 0; i < _count; i++) parts[i] = _layers[i]!.StreamPart;
-        NextStream.Follow(_layers[0]!.Next, parts[.._count], _plan.Starts(stackalloc int[_plan.Chunks]));
+        return parts[.._count];
     }
 
     /// <summary>
@@ -119,11 +124,8 @@ internal unsafe struct LowBitGemv : IParallelBody
     private readonly void PrefetchStart(int firstPanel)
     {
         const long bytes = 49152;
-        int layer = 0;
-        while (firstPanel >= _firstPanel[layer + 1]) layer++;
-        var w = _layers[layer]!;
-        long start = (firstPanel - _firstPanel[layer]) * w.PanelWords, end = (_firstPanel[layer + 1] - _firstPanel[layer]) * w.PanelWords;
-        fixed (uint* codes = w.Codes) CacheWarming.Prefetch(codes + start, Math.Min(bytes, 4 * (end - start)));
+        var (start, held) = NextStream.Locate(StreamParts(stackalloc NextStream.Part[MaxLayers]), firstPanel);
+        CacheWarming.Prefetch((void*)start, Math.Min(bytes, held));
     }
 
     /// <summary>

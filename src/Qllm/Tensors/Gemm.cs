@@ -75,8 +75,8 @@ public static unsafe class Gemm
 
     /// <summary>
     /// The decode GEMVs of matrices that share the input x [m, k], into ys[i] [m, ws[i].Rows]: one parallel loop over
-    /// the union of their panels, each thread's chunk as <see cref="ChunkPlan"/> splits it, each panel streamed once
-    /// for all rows.
+    /// the union of their panels, one contiguous chunk per thread (<see cref="Compute.StreamChunks"/>), each panel
+    /// streamed once for all rows.
     /// </summary>
     private static void RunGemvs(float* x, int m, ReadOnlySpan<PackedMatrix> ws, ReadOnlySpan<nint> ys, KernelPath path)
     {
@@ -89,44 +89,34 @@ public static unsafe class Gemm
         }
         int panels = batch.FirstPanel[ws.Length];
         bool parallel = (long)m * panels * PackedMatrix.PanelWidth * ws[0].Columns >= ParallelThreshold;
-        batch.Plan.Plan(ws[0].Balance, panels, parallel ? Compute.StreamChunks(panels) : 1);
-        if (parallel)
-        {
-            Span<NextStream.Part> parts = stackalloc NextStream.Part[MaxGemvs];
-            for (int i = 0; i < ws.Length; i++) parts[i] = ws[i].StreamPart;
-            NextStream.Follow(ws[0].Next, parts[..ws.Length], batch.Plan.Starts(stackalloc int[batch.Plan.Chunks]));
-        }
-        Compute.For(batch.Plan.Chunks, parallel, ref batch);
-        batch.Plan.Learn();
+        batch.Chunks = parallel ? Compute.StreamChunks(panels) : 1;
+        Compute.For(batch.Chunks, parallel, ref batch);
     }
 
     [InlineArray(MaxGemvs)] private struct FourMatrices { private PackedMatrix? _first; }
     [InlineArray(MaxGemvs)] private struct FourOutputs { private nint _first; }
     [InlineArray(MaxGemvs + 1)] private struct FivePanelStarts { private int _first; }
 
-    /// <summary>The panels of up to four matrices as one range, one chunk per thread (<see cref="ChunkPlan"/>).</summary>
+    /// <summary>The panels of up to four matrices as one range, one chunk per thread.</summary>
     private struct GemvBatch : IParallelBody
     {
         public FourMatrices Matrices;
         public FourOutputs Outputs;
         public FivePanelStarts FirstPanel;
-        public ChunkPlan Plan;
-        public int Count, Rows;
+        public int Count, Rows, Chunks;
         public float* Input;
         public KernelPath Path;
 
         public void Run(int chunk)
         {
-            var (first, last) = Plan[chunk];
+            var (first, last) = Compute.Share(FirstPanel[Count], chunk, Chunks);
             int matrix = 0;
             for (int global = first; global < last; global++)
             {
-                if (global == last - 1) Matrices[0]!.Next.PrefetchChunk(chunk); // see NextStream
                 while (global >= FirstPanel[matrix + 1]) matrix++;
                 var job = new Job(Input, (float*)Outputs[matrix], Matrices[matrix]!, Rows, Path);
                 for (int row = 0; row < Rows; row++) job.GemvPanel(row, global - FirstPanel[matrix]);
             }
-            Plan.Finished(chunk);
         }
     }
 

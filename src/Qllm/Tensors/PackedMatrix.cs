@@ -20,24 +20,6 @@ public sealed class PackedMatrix
     public bool IsBf16 { get; }
     public int Panels => (Rows + PanelWidth - 1) / PanelWidth;
 
-    /// <summary>Where the decode GEMV that follows this matrix's starts (<see cref="NextStream"/>).</summary>
-    internal NextStream Next { get; } = new();
-
-    /// <summary>How a decode GEMV that starts with this matrix splits its panels between threads (<see cref="StreamBalance"/>).</summary>
-    internal StreamBalance Balance { get; } = new();
-
-    /// <summary>The panels as one part of a decode GEMV's stream (the array is pinned, so its address is fixed).</summary>
-    internal unsafe NextStream.Part StreamPart
-    {
-        get
-        {
-            long panelBytes = (long)PanelWidth * Columns * (IsBf16 ? 2 : 4);
-            if (F32 != null)
-                fixed (float* first = F32) return new NextStream.Part((nint)first, panelBytes, Panels);
-            fixed (ushort* first = Bf16) return new NextStream.Part((nint)first, panelBytes, Panels);
-        }
-    }
-
     internal float[]? F32 { get; }
     internal ushort[]? Bf16 { get; }
 

@@ -37,21 +37,6 @@ internal sealed class LowBitPanels
     /// <summary>Words of <see cref="Codes"/> one panel takes (its blocks × 32 rows): panel p starts at p · PanelWords.</summary>
     public long PanelWords => (long)Blocks * Width;
 
-    /// <summary>Where the decode GEMV that follows this layer's starts (<see cref="NextStream"/>).</summary>
-    public NextStream Next { get; } = new();
-
-    /// <summary>How a decode GEMV that starts with this layer splits its panels between threads (<see cref="StreamBalance"/>).</summary>
-    public StreamBalance Balance { get; } = new();
-
-    /// <summary>The codes as one part of a decode GEMV's stream (pinned, so their address is fixed).</summary>
-    public unsafe NextStream.Part StreamPart
-    {
-        get
-        {
-            fixed (uint* first = Codes) return new NextStream.Part((nint)first, 4 * PanelWords, Panels);
-        }
-    }
-
     /// <summary>[panel][block][32 words]; pinned, since kernels hold raw pointers into it.</summary>
     public uint[] Codes { get; }
 

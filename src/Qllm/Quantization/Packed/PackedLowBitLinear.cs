@@ -68,9 +68,6 @@ public sealed class PackedLowBitLinear : ILinear, IHasBias
         AddBias(output, rows);
     }
 
-    /// <summary>How this layer's decode GEMV splits its panels between threads (tests set it).</summary>
-    internal StreamBalance Balance => _panels.Balance;
-
     /// <summary>
     /// Decode for layers that read the same input (q/k/v, gate/up), as one parallel loop over all their panels.
     /// outputs[i] [rows, layers[i].OutFeatures]; rows must be fewer than <see cref="Gemm.IsGemv"/>'s limit.

@@ -17,8 +17,7 @@ namespace Qllm.Tensors.Kernels;
 /// <item>each slice holds 8 signed bytes a block: the activations of k-steps 0, 2, 4, 6, then 1, 3, 5, 7; each half
 /// is broadcast from memory ({1to16}) straight into a vpdpbusd;</item>
 /// <item>12 accumulators zmm16–27 (slice × parity × half) keep every vpdpbusd chain one deep per block;</item>
-/// <item>the codes 32 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless);
-/// a second function, for the end of a thread's chunk, does not prefetch.</item>
+/// <item>the codes 32 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless).</item>
 /// </list>
 /// At a group's end each half's term is y += scale ⊙ (σ₁·S₁ + σ₂·S₂ + σ₃·S₃ − zero·Σx), the Sᵢ the slices' integer
 /// sums converted to float, in the order of the managed fp32 epilogue it replaces; an empty group (a g_idx may
@@ -33,7 +32,9 @@ internal static class LowBit4VnniEmitter
 
     /// <summary>
     /// How far ahead the codes are prefetched (see the block loop). W4 110M decode, in turns in one process: 32 KB
-    /// ran 1.6% and 1.9% faster than 16 KB (medians of 15 and 14 rounds), 64 KB 2% slower.
+    /// ran 1.6% and 1.9% faster than 16 KB, 64 KB 2% slower (medians of 14–15 rounds). That A/B driver was later
+    /// found to favour the variant it ran second by ~2–3% (it followed a turn of the same model, whose weights were
+    /// still partly cached), so 16 and 32 KB are as good as each other.
     /// </summary>
     public const int PrefetchBytes = 32768;
 
@@ -43,8 +44,7 @@ internal static class LowBit4VnniEmitter
 
     private const int Mask = 31, Y0 = 6, Y1 = 7;
 
-    /// <param name="prefetch">Whether each block asks for the codes <see cref="PrefetchBytes"/> ahead (see the remarks).</param>
-    public static byte[] Emit(bool prefetch)
+    public static byte[] Emit()
     {
         const int map0F = EvexEncoder.Map0F, map0F38 = EvexEncoder.Map0F38, pp66 = EvexEncoder.Pp66, ppF3 = EvexEncoder.PpF3, ppNone = 0;
         var code = new EvexEncoder();
@@ -77,12 +77,9 @@ internal static class LowBit4VnniEmitter
         // process): 2 KB ahead into L1 took a median 1.72 ms a pass, none 1.83, 8 KB into L2 (t1 or t2) 1.60.
         // Inside the W4 decode step with one chunk per thread, in turns (8 rounds each, memory at ~50 GB/s), the
         // linears took 0.99 ms a token at 8 KB ahead, 0.95 at 16 KB, 0.97 at 32 KB and 1.04 at 64 KB. Since each
-        // thread prepares its own input and starts its chunk's stream itself (LowBitGemv), 32 KB has run ~2% faster.
-        if (prefetch)
-        {
-            code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes);      // prefetcht2 [rsi + PrefetchBytes]
-            code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes + 64); // prefetcht2 [rsi + PrefetchBytes + 64]
-        }
+        // thread prepares its own input (LowBitGemv), 32 KB has run as fast as 16 KB (see PrefetchBytes).
+        code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes);      // prefetcht2 [rsi + PrefetchBytes]
+        code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes + 64); // prefetcht2 [rsi + PrefetchBytes + 64]
         code.RegMem(map0F, ppF3, 0x6F, reg: 0, vvvv: 0, memoryBase: Rsi, displacement: 0, n: 64);  // vmovdqu32 zmm0, [rsi]
         code.RegMem(map0F, ppF3, 0x6F, reg: 1, vvvv: 0, memoryBase: Rsi, displacement: 64, n: 64); // vmovdqu32 zmm1, [rsi + 64]
         for (int half = 0; half < 2; half++)

@@ -19,10 +19,10 @@ namespace Qllm.Tensors.Kernels;
 /// </remarks>
 internal static unsafe class LowBit4VnniKernels
 {
-    private static readonly nint Panel = Create(prefetch: true), PanelNoPrefetch = Create(prefetch: false);
+    private static readonly nint Panel = Create();
 
     /// <summary>True where the CPU has AVX-512 VNNI and the code could be made executable.</summary>
-    public static bool IsAvailable => Panel != 0 && PanelNoPrefetch != 0;
+    public static bool IsAvailable => Panel != 0;
 
     /// <summary>Bytes of the three slices of <paramref name="blocks"/> blocks (8 k-steps each) of gathered activations.</summary>
     public static int SliceBytes(int blocks) => 3 * blocks * LowBit4VnniEmitter.SliceBytesPerBlock;
@@ -70,9 +70,9 @@ internal static unsafe class LowBit4VnniKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector256<float> integral, Vector128<sbyte> order, sbyte* destination)
     {
-        // Integer min and max, not Vector256.Clamp: the same values, and W4 110M decode ran a median 2.6% faster with
-        // them (30 rounds in turns in one process; every thread slices its input for every GEMV). A saturating narrow
-        // after one min ran 3.0–3.3% faster, but would let a −128 through, which the slicing bounds do not exclude.
+        // Integer min and max, not Vector256.Clamp: the same values in fewer instructions (every thread slices its
+        // input for every GEMV). A saturating narrow after one min would be shorter still, but would let a −128
+        // through, which the slicing bounds do not exclude.
         var clamped = Vector256.Max(Vector256.Min(Vector256.ConvertToInt32(integral), Vector256.Create(127)), Vector256.Create(-127));
         var bytes = Ssse3.Shuffle(Avx512F.VL.ConvertToVector128SByte(clamped), order);
         Unsafe.WriteUnaligned(destination, bytes.AsUInt64().ToScalar());
@@ -93,8 +93,7 @@ internal static unsafe class LowBit4VnniKernels
     /// y[32] = Σ_g scale_g ⊙ (Σ_{k∈g} x_k · code_k − zero_g · Σ_{k∈g} x_k) for one panel and one row, as
     /// <c>LowBitKernel.Gemv32</c>, from the row's slices (<see cref="Slice"/>) and its fp32 group sums.
     /// </summary>
-    public static void Gemv32(sbyte* slices, float* sigmas, float* groupSums, uint* codes, int* groupBlocks, int groups, float* scales, float* zeros, float* y,
-        bool prefetch = true)
+    public static void Gemv32(sbyte* slices, float* sigmas, float* groupSums, uint* codes, int* groupBlocks, int groups, float* scales, float* zeros, float* y)
     {
         if (groups == 0)
         {
@@ -116,12 +115,12 @@ internal static unsafe class LowBit4VnniKernels
             Zeros = zeros,
             Y = y,
         };
-        ((delegate* unmanaged[SuppressGCTransition]<PanelArguments*, void>)(prefetch ? Panel : PanelNoPrefetch))(&arguments);
+        ((delegate* unmanaged[SuppressGCTransition]<PanelArguments*, void>)Panel)(&arguments);
     }
 
-    private static nint Create(bool prefetch)
+    private static nint Create()
     {
         if (!KernelSelector.HasAvx512Vnni) return 0;
-        return (nint)ExecutableMemory.TryCreate(LowBit4VnniEmitter.Emit(prefetch));
+        return (nint)ExecutableMemory.TryCreate(LowBit4VnniEmitter.Emit());
     }
 }

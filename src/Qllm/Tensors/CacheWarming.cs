@@ -5,8 +5,8 @@ namespace Qllm.Tensors;
 /// <summary>
 /// Reads and prefetches that only bring data into the cache before a decode step needs it: a block's small objects
 /// (<c>ILinear.WarmMetadata</c>, <c>IDecoderBlock.WarmSmallObjects</c>, in <c>CausalLanguageModel</c>), which the
-/// earlier blocks' weights have pushed out of every cache, and the starts of streams (a GEMV chunk's codes, a
-/// head's keys and values). Asked for together first, their misses overlap instead of stalling the step in turn.
+/// earlier blocks' weights have pushed out of every cache, and the starts of attention's streams (a head's keys and
+/// values). Asked for together first, their misses overlap instead of stalling the step in turn.
 /// </summary>
 public static unsafe class CacheWarming
 {

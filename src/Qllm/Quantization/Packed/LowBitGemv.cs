@@ -31,7 +31,7 @@ internal unsafe struct LowBitGemv : IParallelBody
     private Pointers _inputs, _outputs;
     private Indices _layouts; // the first layer whose input layout this layer shares: layers with one layout share one prepared input
     private PanelStarts _firstPanel;
-    private int _count, _inputFloats, _chunks;
+    private int _count, _chunks, _inputFloats;
     private long _work;
     private readonly int _rows;
     private readonly KernelPath _path;

@@ -70,10 +70,7 @@ internal static unsafe class LowBit4VnniKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector256<float> integral, Vector128<sbyte> order, sbyte* destination)
     {
-        // Integer min and max, not Vector256.Clamp: the same values in fewer instructions (every thread slices its
-        // input for every GEMV). A saturating narrow after one min would be shorter still, but would let a −128
-        // through, which the slicing bounds do not exclude.
-        var clamped = Vector256.Max(Vector256.Min(Vector256.ConvertToInt32(integral), Vector256.Create(127)), Vector256.Create(-127));
+        var clamped = Vector256.Clamp(Vector256.ConvertToInt32(integral), Vector256.Create(-127), Vector256.Create(127));
         var bytes = Ssse3.Shuffle(Avx512F.VL.ConvertToVector128SByte(clamped), order);
         Unsafe.WriteUnaligned(destination, bytes.AsUInt64().ToScalar());
     }

@@ -25,6 +25,7 @@ public static class BenchCommand
         command.Subcommands.Add(BandwidthCommand());
         command.Subcommands.Add(RatioBench.Decode());
         command.Subcommands.Add(RatioBench.Prefill());
+        command.Subcommands.Add(GemvStreamBench.Create());
         command.Subcommands.Add(PrefixReuseBench.Create());
         return command;
     }

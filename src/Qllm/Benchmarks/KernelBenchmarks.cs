@@ -161,12 +161,18 @@ public static class KernelBenchmarks
     /// Streaming-read bandwidth (GB/s) over a buffer far larger than the caches, on all compute threads:
     /// the ceiling for decode, which must read every weight once per token.
     /// </summary>
-    public static unsafe double ReadBandwidth(long bytes = 1L << 30, int repeats = 5)
+    public static double ReadBandwidth(long bytes = 1L << 30, int repeats = 5)
     {
-        int floats = (int)(bytes / 4);
-        var buffer = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+        var buffer = GC.AllocateUninitializedArray<float>((int)(bytes / 4), pinned: true);
         buffer.AsSpan().Fill(1f);
-        int threads = Compute.Threads;
+        return ReadBandwidth(buffer, repeats);
+    }
+
+    /// <summary>The best of <paramref name="repeats"/> streaming reads of a buffer (pinned), as <see cref="ReadBandwidth(long, int)"/>.</summary>
+    public static unsafe double ReadBandwidth(float[] buffer, int repeats)
+    {
+        int floats = buffer.Length, threads = Compute.Threads;
+        long bytes = 4L * floats;
         double best = 0;
         fixed (float* p = buffer)
         {

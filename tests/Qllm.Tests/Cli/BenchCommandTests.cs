@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Qllm.Tests.Cli;
 
-/// <summary><c>qllm bench decode</c> with packed low-bit blocks and head: what it reports, and its option errors.</summary>
+/// <summary><c>qllm bench decode</c>, the ratio benches and <c>gemv-stream</c>: what they report, and their option errors.</summary>
 public class BenchCommandTests
 {
     [Fact]
@@ -65,13 +65,31 @@ public class BenchCommandTests
         Assert.True(configurations[1].GetProperty("median_ratio_to_fp32").GetDouble() > 0);
     }
 
-    [Theory]
-    [InlineData("--rounds", "0", "--rounds")]
-    [InlineData("--wbits", "9", "--wbits")]
-    [InlineData("--head-dtypes", "f16", "--head-dtype")]
-    public void DecodeRatioRejectsImpossibleOptions(string option, string value, string named)
+    [Fact]
+    public void GemvStreamReportsEachFormatAgainstTheRoundsCeiling()
     {
-        var result = CliProcess.Run(["bench", "decode-ratio", "--shape", "llama-15m", "--tokens", "2", option, value]);
+        var result = CliProcess.Run(["bench", "gemv-stream", "--shape", "llama-15m", "--megabytes", "1", "--rounds", "2", "--warmup", "0", "--wgroup", "64"]);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var root = JsonDocument.Parse(result.StdOut).RootElement;
+        Assert.Equal(64, root.GetProperty("wgroup").GetInt32());
+        Assert.Equal(2, root.GetProperty("ceiling_gb_per_s").GetArrayLength());
+        var formats = root.GetProperty("formats").EnumerateArray().ToArray();
+        Assert.Equal(["fp32", "bf16", "packed w4 g64 asym"], formats.Select(f => f.GetProperty("name").GetString()));
+        Assert.All(formats, f => Assert.Equal(2, f.GetProperty("of_ceiling").GetArrayLength()));
+    }
+
+    [Theory]
+    [InlineData("decode-ratio", "--rounds", "0", "--rounds")]
+    [InlineData("decode-ratio", "--wbits", "9", "--wbits")]
+    [InlineData("decode-ratio", "--head-dtypes", "f16", "--head-dtype")]
+    [InlineData("gemv-stream", "--wbits", "9", "--wbits")]
+    [InlineData("gemv-stream", "--wgroup", "-2", "--wgroup")]
+    [InlineData("gemv-stream", "--warmup", "-1", "--warmup")]
+    [InlineData("gemv-stream", "--shape", "llama-7b", "--shape")]
+    public void DecodeRatioAndGemvStreamRejectImpossibleOptions(string bench, string option, string value, string named)
+    {
+        string[] small = bench == "decode-ratio" ? ["--shape", "llama-15m", "--tokens", "2"] : ["--megabytes", "1", "--rounds", "1"];
+        var result = CliProcess.Run(["bench", bench, .. small, option, value]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(named, result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);

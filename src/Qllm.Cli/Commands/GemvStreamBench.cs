@@ -12,7 +12,7 @@ namespace Qllm.Cli.Commands;
 
 /// <summary>
 /// <c>qllm bench gemv-stream</c>: the weight bytes per second that the fp32, bf16 and packed low-bit decode GEMVs
-/// stream from memory, each as a fraction of the read bandwidth measured in the same round
+/// stream from memory, each as a fraction of the plain read loop's bandwidth measured in the same round
 /// (<see cref="GemvStreamBenchmark"/>). Prints JSON: per round and the medians.
 /// </summary>
 public static class GemvStreamBench
@@ -26,7 +26,7 @@ public static class GemvStreamBench
         var wgroup = new Option<int>("--wgroup") { Description = "Group size of the packed format (-1 = per channel).", DefaultValueFactory = _ => 128 };
         var warmup = new Option<double>("--warmup") { Description = "Seconds each format runs before timing (its first passes run unoptimized code).", DefaultValueFactory = _ => 1.0 };
         var threads = CommonOptions.Threads();
-        var command = new Command("gemv-stream", "GB/s that each weight format's decode GEMV streams, against the read bandwidth measured in the same round.")
+        var command = new Command("gemv-stream", "GB/s that each weight format's decode GEMV streams from memory, against `bench bandwidth`'s read loop in the same round.")
         {
             shape, megabytes, rounds, wbits, wgroup, warmup, threads,
         };

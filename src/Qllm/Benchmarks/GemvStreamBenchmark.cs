@@ -12,10 +12,11 @@ namespace Qllm.Benchmarks;
 /// How close each weight format's decode GEMV comes to the memory's read bandwidth. The linear layers of one
 /// decoder block of a random-weight shape are copied until each format's copies far exceed the caches, then called
 /// one by one with one input row, as decode calls them; the formats take turns, one pass each per round, and each
-/// round also measures the read bandwidth (<see cref="KernelBenchmarks.ReadBandwidth(float[], int)"/>), the ceiling
-/// no GEMV can pass. A format's figure is the weight bytes it streamed per second and that rate over the round's
-/// ceiling: where decode of a low-bit model falls short of its byte ratio to fp32, this says whether the GEMVs are
-/// the cause (the other parts of a decode step, attention and the LM head, are not in it).
+/// round also measures the plain read loop of <c>qllm bench bandwidth</c> (<see cref="KernelBenchmarks.ReadBandwidth(float[], int)"/>)
+/// as the reference. A format's figure is the weight bytes it streamed per second and that rate over the round's
+/// read loop (a GEMV that keeps more loads in flight than the loop can pass it: fp32 does when the bandwidth is
+/// high). Where decode of a low-bit model falls short of its byte ratio to fp32, this says whether the GEMVs are the
+/// cause (the other parts of a decode step, attention and the LM head, are not in it).
 /// </summary>
 public static class GemvStreamBenchmark
 {

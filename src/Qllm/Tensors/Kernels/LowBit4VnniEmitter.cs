@@ -17,7 +17,7 @@ namespace Qllm.Tensors.Kernels;
 /// <item>each slice holds 8 signed bytes a block: the activations of k-steps 0, 2, 4, 6, then 1, 3, 5, 7; each half
 /// is broadcast from memory ({1to16}) straight into a vpdpbusd;</item>
 /// <item>12 accumulators zmm16–27 (slice × parity × half) keep every vpdpbusd chain one deep per block;</item>
-/// <item>the codes 32 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless).</item>
+/// <item>the codes 8 KB ahead are prefetched into L2 (prefetching cannot fault, so running past the panel is harmless).</item>
 /// </list>
 /// At a group's end each half's term is y += scale ⊙ (σ₁·S₁ + σ₂·S₂ + σ₃·S₃ − zero·Σx), the Sᵢ the slices' integer
 /// sums converted to float, in the order of the managed fp32 epilogue it replaces; an empty group (a g_idx may
@@ -31,12 +31,21 @@ internal static class LowBit4VnniEmitter
     public const int SliceBytesPerBlock = 8;
 
     /// <summary>
-    /// How far ahead the codes are prefetched (see the block loop). W4 110M decode, in turns in one process: 32 KB
-    /// ran 1.6% and 1.9% faster than 16 KB, 64 KB 2% slower (medians of 14–15 rounds). That A/B driver was later
-    /// found to favour the variant it ran second by ~2–3% (it followed a turn of the same model, whose weights were
-    /// still partly cached), so 16 and 32 KB are as good as each other.
+    /// How far ahead the codes are prefetched (see the block loop). Streaming 256 MB of W4 g128 layers one decode
+    /// call at a time, every distance in turns in one process, each round classified by the read bandwidth measured
+    /// in it (share of 32 KB's GB/s, medians):
+    /// <list type="bullet">
+    /// <item>2048×768 (0.88 MB a call), fast state (read ~52 GB/s, 384 rounds): 4 KB 0.96, 8 KB 1.07, 12 KB 1.05,
+    /// 16 KB 1.05, 24 KB 1.01; t0 or nta at 16 KB 0.86 and 0.82; usual state (1086 rounds): 8 KB 1.035;</item>
+    /// <item>768×768 (0.33 MB a call): 6 KB 1.12, 8 KB 1.13, 10 KB 1.10 (122 fast rounds), 8 KB 1.08 (1029 usual).</item>
+    /// </list>
+    /// A thread's chunk of a call is only 0.15–0.45 MB, and the first PrefetchBytes of each are read without a
+    /// prefetch ahead, while the last PrefetchBytes' prefetches land past the chunk. Inside the W4 110M decode step
+    /// (linears between attention and norms, a bf16 head half the bytes) 8 KB ran 1.011× as fast as 32 KB (43
+    /// rounds in turns, mostly at usual bandwidth). Earlier figures that favoured 16–32 KB came from an A/B driver
+    /// that ran the new variant after a turn of the same model, whose weights were still partly cached.
     /// </summary>
-    public const int PrefetchBytes = 32768;
+    public const int PrefetchBytes = 8192;
 
     private const int Rax = EvexEncoder.Rax, Rcx = EvexEncoder.Rcx, Rdx = EvexEncoder.Rdx, Rbx = EvexEncoder.Rbx, Rsi = EvexEncoder.Rsi,
         R8 = EvexEncoder.R8, R9 = EvexEncoder.R9, R10 = EvexEncoder.R10, R11 = EvexEncoder.R11, R13 = EvexEncoder.R13, R14 = EvexEncoder.R14;
@@ -73,11 +82,8 @@ internal static class LowBit4VnniEmitter
 
         int blockLoop = code.Position;
         // The loop keeps too few loads in flight for DRAM's latency (its hot spots sit right after the two loads):
-        // ask for the codes 128 blocks ahead, into L2. All 84 linears of the 110M shape in turns (24 rounds, one
-        // process): 2 KB ahead into L1 took a median 1.72 ms a pass, none 1.83, 8 KB into L2 (t1 or t2) 1.60.
-        // Inside the W4 decode step with one chunk per thread, in turns (8 rounds each, memory at ~50 GB/s), the
-        // linears took 0.99 ms a token at 8 KB ahead, 0.95 at 16 KB, 0.97 at 32 KB and 1.04 at 64 KB. Since each
-        // thread prepares its own input (LowBitGemv), 32 KB has run as fast as 16 KB (see PrefetchBytes).
+        // ask for the codes PrefetchBytes ahead, into L2. Without any prefetch, all 84 linears of the 110M shape in
+        // turns took a median 1.83 ms a pass, against 1.60 with 8 KB ahead (24 rounds, one process).
         code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes);      // prefetcht2 [rsi + PrefetchBytes]
         code.Bytes(0x0F, 0x18, 0x9E); code.Int32(PrefetchBytes + 64); // prefetcht2 [rsi + PrefetchBytes + 64]
         code.RegMem(map0F, ppF3, 0x6F, reg: 0, vvvv: 0, memoryBase: Rsi, displacement: 0, n: 64);  // vmovdqu32 zmm0, [rsi]

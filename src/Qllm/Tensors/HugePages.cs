@@ -14,6 +14,10 @@ namespace Qllm.Tensors;
 /// The arrays stay managed: their address ranges (pinned, so they never move) are merged where they lie less
 /// than 1 MB apart, as consecutive allocations do, and the 2 MB-aligned inside of each run gets
 /// <c>madvise(MADV_HUGEPAGE)</c> and then <c>MADV_COLLAPSE</c>, which rebuilds the pages already written in place.
+/// The collapse goes one 2 MB page at a time: a run can hold a page the process may not touch (the pinned heap's
+/// 32 MB regions end in an uncommitted tail, mapped PROT_NONE, under 1 MB long, so consecutive arrays merge across
+/// it), and one MADV_COLLAPSE over the run stops at that page with EINVAL, leaving every page after it on 4 KB
+/// pages. So it left 160 of the 110M fp32 model's 400 advised MB; page by page, 390 MB lie on huge pages.
 /// Both only change how memory is mapped, never its contents, so failure (another OS, THP set to "never", an old
 /// kernel) leaves everything as it was. <c>QLLM_HUGEPAGES=0</c> turns it off.
 /// </para>
@@ -43,7 +47,8 @@ public static unsafe partial class HugePages
             try
             {
                 if (Madvise((nint)first, (nuint)(last - first), MadviseHugePage) != 0) continue;
-                Madvise((nint)first, (nuint)(last - first), MadviseCollapse); // best effort: khugepaged would get there later
+                // Best effort, page by page (see above); khugepaged would get there later.
+                for (long page = first; page < last; page += PageBytes) Madvise((nint)page, (nuint)PageBytes, MadviseCollapse);
                 covered += last - first;
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

@@ -43,7 +43,9 @@ internal static class LowBit4VnniEmitter
     /// prefetch ahead, while the last PrefetchBytes' prefetches land past the chunk. Inside the W4 110M decode step
     /// (linears between attention and norms, a bf16 head half the bytes) 8 KB ran 1.011× as fast as 32 KB (43
     /// rounds in turns, mostly at usual bandwidth). Earlier figures that favoured 16–32 KB came from an A/B driver
-    /// that ran the new variant after a turn of the same model, whose weights were still partly cached.
+    /// that ran the new variant after a turn of the same model, whose weights were still partly cached. All of these
+    /// streams were measured before <see cref="HugePages"/> collapsed page by page, with most of the W4 copies on
+    /// 4 KB pages; the decode step's own weights were then already on 2 MB pages.
     /// </summary>
     public const int PrefetchBytes = 8192;
 

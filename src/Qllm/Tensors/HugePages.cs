@@ -17,7 +17,7 @@ namespace Qllm.Tensors;
 /// The collapse goes one 2 MB page at a time: a run can hold a page the process may not touch (the pinned heap's
 /// 32 MB regions end in an uncommitted tail, mapped PROT_NONE, under 1 MB long, so consecutive arrays merge across
 /// it), and one MADV_COLLAPSE over the run stops at that page with EINVAL, leaving every page after it on 4 KB
-/// pages. So it left 160 of the 110M fp32 model's 400 advised MB; page by page, 390 MB lie on huge pages.
+/// pages: 160 of the 110M fp32 model's 400 advised MB stayed there. Page by page, 390 MB lie on huge pages.
 /// Both only change how memory is mapped, never its contents, so failure (another OS, THP set to "never", an old
 /// kernel) leaves everything as it was. <c>QLLM_HUGEPAGES=0</c> turns it off.
 /// </para>

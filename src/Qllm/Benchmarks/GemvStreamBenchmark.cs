@@ -95,7 +95,13 @@ public static class GemvStreamBenchmark
     private static ILinear[] Copies(LayerWeight[] block, long target, Func<LayerWeight, ILinear> make)
     {
         var layers = new List<ILinear>();
-        while (layers.Count == 0 || Bytes(layers) < target) layers.AddRange(block.Select(make));
+        long bytes = 0;
+        while (layers.Count == 0 || bytes < target)
+        {
+            var copy = block.Select(make).ToArray();
+            layers.AddRange(copy);
+            bytes += Bytes(copy);
+        }
         return [.. layers];
     }
 
